@@ -1,0 +1,130 @@
+/**
+ * The one interface every numeric backend implements. The compiler's primitives call
+ * these functions only when an argument is a backend tensor; plain JS numbers never
+ * reach a backend (they are computed with Math.* by the primitive table), which keeps
+ * loop counters and constants off the autograd tape.
+ *
+ * A backend value ("tensor") is anything `isTensor` accepts: a tfjs Tensor, or an f64
+ * tape node. A tensor may be rank 0 (a scalar that depends on a parameter) or higher.
+ * Every op accepts plain JS numbers wherever it accepts tensors, and returns a tensor.
+ * Elementwise binary ops broadcast with NumPy rules.
+ */
+
+/** A number or nested arrays of numbers (a rectangular tensor literal). */
+export type Nested = number | Nested[];
+
+/** A parameter vector entry: a scalar, or a tensor (for batched restarts). */
+export type ParamValue = number | TensorData;
+
+/** A float64 tensor as plain data: row-major elements and shape. */
+export interface TensorData {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+/** Elementwise unary operations. */
+export type UnaryOp =
+  | "neg"
+  | "abs"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "square"
+  | "sin"
+  | "cos"
+  | "tan"
+  | "asin"
+  | "acos"
+  | "atan"
+  | "tanh"
+  | "sigmoid"
+  | "softplus"
+  | "relu"
+  | "log1p"
+  | "expm1"
+  | "floor"
+  | "ceil"
+  | "round" // round half to even, as R7RS `round`
+  | "trunc";
+
+/** Elementwise binary operations (broadcasting). `pow` is a**b; `atan2` is atan(a, b) = angle of (b, a). */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "atan2" | "min" | "max";
+
+/** The result of `valueAndGrad`. `grad[i]` has the shape of `theta[i]`. */
+export interface ValueAndGrad {
+  readonly value: number;
+  readonly grad: ParamValue[];
+}
+
+/** A numeric backend. See the module comment for the value conventions. */
+export interface Backend {
+  /** `tfjs` or `f64`. */
+  readonly name: string;
+  /** True when x is a value of this backend (not a plain JS number). */
+  isTensor(x: unknown): boolean;
+
+  /** A constant tensor (no gradient flows into it) from a number or nested arrays. */
+  tensor(data: Nested): unknown;
+  /** Shape of a tensor; `[]` for rank 0. */
+  shape(x: unknown): number[];
+  /** The elements of a tensor: a number for rank 0, else nested arrays. */
+  toNested(x: unknown): Nested;
+  /** The value of a tensor with exactly one element, as a JS number. */
+  toNumber(x: unknown): number;
+
+  /** Elementwise unary op. */
+  unary(op: UnaryOp, x: unknown): unknown;
+  /** Elementwise binary op with broadcasting. */
+  binary(op: BinaryOp, a: unknown, b: unknown): unknown;
+
+  /** Matrix product of rank-2 tensors ([m,k]×[k,n]); a rank-1 operand is a row/column vector as NumPy does. */
+  matmul(a: unknown, b: unknown): unknown;
+  /** Transpose of a rank-2 tensor (rank ≤ 1 unchanged). */
+  transpose(a: unknown): unknown;
+  /** Inner product of two rank-1 tensors of equal length: a scalar. */
+  dot(a: unknown, b: unknown): unknown;
+  /** Outer product of two rank-1 tensors: [m]×[n] → [m,n]. */
+  outer(a: unknown, b: unknown): unknown;
+  /** Sum of all elements (axis undefined) or along one axis (removed). */
+  sum(x: unknown, axis?: number): unknown;
+  /** Mean of all elements or along one axis. */
+  mean(x: unknown, axis?: number): unknown;
+  /** Same elements, new shape (sizes must match). */
+  reshape(x: unknown, shape: readonly number[]): unknown;
+  /** Stack tensors/numbers of equal shape along a new axis. */
+  stack(xs: readonly unknown[], axis: number): unknown;
+  /** Concatenate tensors along an existing axis. */
+  concat(xs: readonly unknown[], axis: number): unknown;
+  /** The sub-tensor starting at `begin` with extent `size` (size -1: to the end). */
+  slice(x: unknown, begin: readonly number[], size: readonly number[]): unknown;
+  /** Rank 1 → diagonal matrix; rank 2 (square) → its diagonal. */
+  diag(x: unknown): unknown;
+  /** One element as a rank-0 tensor; `index` has one entry per axis. Gradient flows. */
+  ref(x: unknown, index: readonly number[]): unknown;
+  /** Identity matrix n×n (constant). */
+  eye(n: number): unknown;
+  /** Constant tensor of zeros / ones of a shape. */
+  fill(shape: readonly number[], value: number): unknown;
+
+  /** Lower-triangular L with L Lᵀ = A for symmetric positive-definite A; gradient flows. */
+  cholesky(a: unknown): unknown;
+  /** x with A x = b (b a vector or matrix), for square A, stable (LU with pivoting or Cholesky); gradient flows to A and b. */
+  solve(a: unknown, b: unknown): unknown;
+  /** log|det A| for symmetric positive-definite A (via Cholesky); gradient flows. */
+  logdet(a: unknown): unknown;
+
+  /**
+   * Runs `f` with the parameters as tracked leaves and returns f's value (which must
+   * be a scalar: a number or a one-element tensor) and its gradient w.r.t. each
+   * parameter. If the value does not depend on a parameter, that gradient is zero.
+   * All tensors made during the call are released before it returns.
+   */
+  valueAndGrad(f: (params: unknown[]) => unknown, theta: readonly ParamValue[]): ValueAndGrad;
+
+  /**
+   * Runs `f` in a scope: the parameters enter as constants (scalars as plain JS
+   * numbers, tensors as constant tensors), and every tensor made inside is released
+   * when `f` returns, so `f` must turn what it keeps into plain JS data itself.
+   */
+  run<T>(f: (params: unknown[]) => T, theta: readonly ParamValue[]): T;
+}

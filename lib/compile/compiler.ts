@@ -1,0 +1,507 @@
+/**
+ * The compiler: core nodes to JavaScript source run against a Runtime (`R`). Calls of
+ * primitives become direct calls with the call site passed first; calls of procedure
+ * values trampoline tail calls (proper tail calls in constant stack) and count depth;
+ * a procedure's tail calls to itself become a loop. The output is plain source text,
+ * independent of the backend; `instantiate` binds it to one Runtime.
+ */
+import type { Span } from "../errors.ts";
+import type { Datum, NumberDatum } from "../read/datum.ts";
+import { containsParam, datumToValue } from "../read/datum_value.ts";
+import type { LambdaNode, Node } from "../expand/core.ts";
+import { PRIMITIVE_BY_NAME } from "../primitives.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** Compiled code of a program, before it is bound to a runtime. */
+export interface CompiledCode {
+  /** JS source of a function (R, P, F, S, K) returning run($p, G, Q). */
+  readonly source: string;
+  /** Call-site spans referenced as S[i]. */
+  readonly spans: readonly Span[];
+  /** Quoted constants without parameters, referenced as K[i]. */
+  readonly constants: readonly unknown[];
+  /** Quoted data containing parameters, rebuilt per run and referenced as Q[i]. */
+  readonly paramQuotes: readonly Datum[];
+}
+
+/** The entry point of compiled code bound to a runtime. */
+export type RunFn = (params: readonly unknown[], globals: Record<string, unknown>, quotes: readonly unknown[]) => unknown;
+
+/** Options of `compile`. */
+export interface CompileOptions {
+  /** Decimal literals that are parameters (by datum identity), for quoted data. */
+  readonly params?: ReadonlyMap<NumberDatum, number>;
+  /** Global names assumed redefined elsewhere (REPL): calls to them are not inlined as primitives. */
+  readonly redefined?: ReadonlySet<string>;
+}
+
+/** Number of times `compile` has run in this process (tests count compilations). */
+export let compileCount = 0;
+
+/**
+ * Compiles the top-level nodes of a program. The program's value is its last
+ * expression's value (unspecified if it has none).
+ *
+ * @example
+ * ```ts
+ * import { read } from "../read/reader.ts";
+ * import { expandProgram } from "../expand/expander.ts";
+ * const code = compile(expandProgram(read("(+ 1 2)", "a.scm")));
+ * ```
+ */
+export function compile(nodes: readonly Node[], options: CompileOptions = {}): CompiledCode {
+  compileCount++;
+  return new Compiler(nodes, options).program();
+}
+
+const instances = new WeakMap<CompiledCode, WeakMap<Runtime, RunFn>>();
+
+/** Binds compiled code to a runtime (once per pair; later calls reuse the function). */
+export function instantiate(code: CompiledCode, rt: Runtime): RunFn {
+  let byRt = instances.get(code);
+  if (!byRt) instances.set(code, byRt = new WeakMap());
+  let run = byRt.get(rt);
+  if (!run) {
+    const make = new Function("R", "P", "F", "S", "K", code.source) as (...a: unknown[]) => RunFn;
+    run = make(rt, rt.prims, rt.procs, code.spans, code.constants);
+    byRt.set(rt, run);
+  }
+  return run;
+}
+
+interface Binding {
+  readonly js: string;
+  /** Bound to a lambda and never assigned: calls need no procedure check. */
+  readonly lambda: LambdaNode | null;
+}
+type Scope = ReadonlyMap<string, Binding>;
+
+type Dest = { readonly kind: "return" } | { readonly kind: "assign"; readonly to: string } | { readonly kind: "drop" };
+const RETURN: Dest = { kind: "return" };
+const DROP: Dest = { kind: "drop" };
+
+/** A function being emitted: its statement lines, and the self-loop it may contain. */
+interface Fn {
+  lines: string[];
+  /** The binding of the procedure itself (local) or its global name, for self tail calls. */
+  readonly self: { readonly binding: Binding | null; readonly global: string | null; readonly params: readonly string[] } | null;
+  /** True once a self tail call was emitted (the body is then wrapped in a loop). */
+  looped: boolean;
+}
+
+const JS_IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function mangle(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, (c) => `$${c.charCodeAt(0).toString(36)}`);
+}
+
+function isLiteral(expr: string): boolean {
+  return /^(-?[0-9.e+-]+|true|false|"(?:[^"\\]|\\.)*"|R\.U|NaN|-?Infinity|\(-[0-9.e+-]+\))$/.test(expr);
+}
+
+class Compiler {
+  private readonly spans: Span[] = [];
+  private readonly spanIndex = new Map<Span, number>();
+  private readonly constants: unknown[] = [];
+  private readonly paramQuotes: Datum[] = [];
+  private readonly primsUsed = new Map<string, string>();
+  private readonly procsUsed = new Map<string, string>();
+  private counter = 0;
+  /** Globals that are defined more than once or assigned: neither inlined nor loop-optimised. */
+  private readonly unstableGlobals = new Set<string>();
+  private readonly definedGlobals = new Set<string>();
+  /** Names assigned by set! anywhere (conservatively, by name). */
+  private readonly assigned = new Set<string>();
+
+  constructor(private readonly nodes: readonly Node[], private readonly options: CompileOptions) {
+    const defineCount = new Map<string, number>();
+    const visit = (n: Node): void => {
+      switch (n.k) {
+        case "define":
+          defineCount.set(n.name, (defineCount.get(n.name) ?? 0) + 1);
+          visit(n.value);
+          break;
+        case "set":
+          this.assigned.add(n.name);
+          visit(n.value);
+          break;
+        case "if":
+          visit(n.test);
+          visit(n.then);
+          if (n.else) visit(n.else);
+          break;
+        case "lambda":
+          visit(n.body);
+          break;
+        case "begin":
+          n.body.forEach(visit);
+          break;
+        case "let":
+        case "letrec":
+          n.values.forEach(visit);
+          visit(n.body);
+          break;
+        case "call":
+          visit(n.fn);
+          n.args.forEach(visit);
+          break;
+        case "primcall":
+          n.args.forEach(visit);
+          break;
+      }
+    };
+    nodes.forEach(visit);
+    for (const [name, count] of defineCount) {
+      this.definedGlobals.add(name);
+      if (count > 1) this.unstableGlobals.add(name);
+    }
+    for (const name of this.assigned) this.unstableGlobals.add(name);
+    for (const name of options.redefined ?? []) this.unstableGlobals.add(name);
+  }
+
+  program(): CompiledCode {
+    const fn: Fn = { lines: [], self: null, looped: false };
+    const body = this.nodes;
+    if (body.length === 0) fn.lines.push("return R.U;");
+    body.forEach((n, i) => this.stmt(n, i === body.length - 1 ? RETURN : DROP, new Map(), fn));
+    if (body.length > 0 && body[body.length - 1].k === "define") fn.lines.push("return R.U;");
+    const prologue = [
+      '"use strict";',
+      "const TC = R.TC;",
+      ...[...this.primsUsed].map(([name, js]) => `const ${js} = P[${JSON.stringify(name)}];`),
+      ...[...this.procsUsed].map(([name, js]) => `const ${js} = F[${JSON.stringify(name)}];`),
+    ];
+    const source = [
+      ...prologue,
+      "return function run($p, G, Q) {",
+      ...fn.lines,
+      "};",
+    ].join("\n");
+    return { source, spans: this.spans, constants: this.constants, paramQuotes: this.paramQuotes };
+  }
+
+  private fresh(hint: string): string {
+    return `${hint}${++this.counter}`;
+  }
+
+  private site(span: Span): string {
+    let i = this.spanIndex.get(span);
+    if (i === undefined) {
+      i = this.spans.length;
+      this.spans.push(span);
+      this.spanIndex.set(span, i);
+    }
+    return `S[${i}]`;
+  }
+
+  /** The primitive a callee names, if it is a global primitive no one redefines. */
+  private knownPrim(n: Node, scope: Scope): string | null {
+    if (n.k !== "ref" || scope.has(n.name) || this.definedGlobals.has(n.name) || this.unstableGlobals.has(n.name)) {
+      return null;
+    }
+    return PRIMITIVE_BY_NAME.has(n.name) ? n.name : null;
+  }
+
+  private primRef(name: string): string {
+    let js = this.primsUsed.get(name);
+    if (!js) this.primsUsed.set(name, js = `p_${mangle(name)}`);
+    return js;
+  }
+
+  private procRef(name: string): string {
+    let js = this.procsUsed.get(name);
+    if (!js) this.procsUsed.set(name, js = `f_${mangle(name)}`);
+    return js;
+  }
+
+  private deliver(expr: string, dest: Dest, fn: Fn): void {
+    if (dest.kind === "return") fn.lines.push(`return ${expr};`);
+    else if (dest.kind === "assign") fn.lines.push(`${dest.to} = ${expr};`);
+    else if (!isLiteral(expr) && !JS_IDENT.test(expr)) fn.lines.push(`${expr};`);
+  }
+
+  /** Emits statements that deliver the value of `n` to `dest`. */
+  private stmt(n: Node, dest: Dest, scope: Scope, fn: Fn): void {
+    switch (n.k) {
+      case "if": {
+        const test = this.expr(n.test, scope, fn);
+        fn.lines.push(`if (${test} !== false) {`);
+        this.stmt(n.then, dest, scope, fn);
+        fn.lines.push("} else {");
+        if (n.else) this.stmt(n.else, dest, scope, fn);
+        else this.deliver("R.U", dest, fn);
+        fn.lines.push("}");
+        return;
+      }
+      case "begin":
+        n.body.forEach((b, i) => this.stmt(b, i === n.body.length - 1 ? dest : DROP, scope, fn));
+        return;
+      case "let": {
+        const inner = new Map(scope);
+        const decls: string[] = [];
+        n.values.forEach((v, i) => {
+          const js = this.fresh(`v_${mangle(n.names[i])}_`);
+          // Each value is evaluated (and declared) before the next, left to right.
+          fn.lines.push(`let ${js} = ${this.expr(v, scope, fn)};`);
+          decls.push(js);
+        });
+        n.names.forEach((name, i) => {
+          const v = n.values[i];
+          inner.set(name, { js: decls[i], lambda: v.k === "lambda" && !this.assigned.has(name) ? v : null });
+        });
+        this.stmt(n.body, dest, inner, fn);
+        return;
+      }
+      case "letrec": {
+        const inner = new Map(scope);
+        const js = n.names.map((name) => this.fresh(`v_${mangle(name)}_`));
+        n.names.forEach((name, i) => {
+          const v = n.values[i];
+          inner.set(name, { js: js[i], lambda: v.k === "lambda" && !this.assigned.has(name) ? v : null });
+        });
+        fn.lines.push(`let ${js.join(", ")};`);
+        n.values.forEach((v, i) => {
+          const b = inner.get(n.names[i])!;
+          const value = v.k === "lambda" ? this.lambda(v, inner, b.lambda ? b : null, null) : this.expr(v, inner, fn);
+          fn.lines.push(`${js[i]} = ${value};`);
+        });
+        this.stmt(n.body, dest, inner, fn);
+        return;
+      }
+      case "set": {
+        const value = this.expr(n.value, scope, fn);
+        const b = scope.get(n.name);
+        if (b) fn.lines.push(`${b.js} = ${value};`);
+        else {
+          const g = JSON.stringify(n.name);
+          fn.lines.push(`if (G[${g}] === undefined) R.unbound(${g}, ${this.site(n.span)});`, `G[${g}] = ${value};`);
+        }
+        this.deliver("R.U", dest, fn);
+        return;
+      }
+      case "define": {
+        const stable = !this.unstableGlobals.has(n.name);
+        const value = n.value.k === "lambda"
+          ? this.lambda(n.value, scope, null, stable ? n.name : null)
+          : this.expr(n.value, scope, fn);
+        fn.lines.push(`G[${JSON.stringify(n.name)}] = ${value};`);
+        this.deliver("R.U", dest, fn);
+        return;
+      }
+      case "call":
+        if (dest.kind === "return") return this.tailCall(n, scope, fn);
+        return this.deliver(this.expr(n, scope, fn), dest, fn);
+      default:
+        return this.deliver(this.expr(n, scope, fn), dest, fn);
+    }
+  }
+
+  /** A JS expression for the value of `n`; statements it needs are emitted first. */
+  private expr(n: Node, scope: Scope, fn: Fn): string {
+    switch (n.k) {
+      case "const":
+        if (n.value === "unspecified") return "R.U";
+        if (typeof n.value === "number") {
+          if (Number.isNaN(n.value)) return "NaN";
+          if (Object.is(n.value, -0)) return "(-0)";
+          return n.value < 0 ? `(${n.value})` : String(n.value);
+        }
+        return JSON.stringify(n.value);
+      case "param":
+        return `$p[${n.index}]`;
+      case "quote":
+        return this.quote(n.datum);
+      case "ref": {
+        const b = scope.get(n.name);
+        if (b) return b.js;
+        if (this.knownPrim(n, scope)) return this.procRef(n.name);
+        const g = JSON.stringify(n.name);
+        return `(G[${g}] ?? R.unbound(${g}, ${this.site(n.span)}))`;
+      }
+      case "lambda":
+        return this.lambda(n, scope, null, null);
+      case "if": {
+        const test = this.expr(n.test, scope, fn);
+        const mark = fn.lines.length;
+        const a = this.expr(n.then, scope, fn);
+        const b = n.else ? this.expr(n.else, scope, fn) : "R.U";
+        if (fn.lines.length === mark) return `(${test} !== false ? ${a} : ${b})`;
+        fn.lines.length = mark; // branches need statements: emit an if statement instead
+        const t = this.fresh("t");
+        fn.lines.push(`let ${t};`);
+        fn.lines.push(`if (${test} !== false) {`);
+        this.stmt(n.then, { kind: "assign", to: t }, scope, fn);
+        fn.lines.push("} else {");
+        if (n.else) this.stmt(n.else, { kind: "assign", to: t }, scope, fn);
+        else fn.lines.push(`${t} = R.U;`);
+        fn.lines.push("}");
+        return t;
+      }
+      case "begin":
+        n.body.slice(0, -1).forEach((b) => this.stmt(b, DROP, scope, fn));
+        return this.expr(n.body[n.body.length - 1], scope, fn);
+      case "call":
+        return this.call(n, scope, fn);
+      case "primcall": {
+        const args = this.args(n.args, scope, fn);
+        return `${this.primRef(n.prim)}(${this.site(n.span)}, ${args.join(", ")})`;
+      }
+      default: {
+        const t = this.fresh("t");
+        fn.lines.push(`let ${t};`);
+        this.stmt(n, { kind: "assign", to: t }, scope, fn);
+        return t;
+      }
+    }
+  }
+
+  private quote(d: Datum): string {
+    if (d.type === "number" || d.type === "boolean" || d.type === "string") {
+      return this.expr(
+        d.type === "number" && d.decimal && this.options.params?.has(d)
+          ? { k: "param", index: this.options.params.get(d)!, span: d.span }
+          : { k: "const", value: d.value, span: d.span },
+        new Map(),
+        { lines: [], self: null, looped: false },
+      );
+    }
+    const params = this.options.params;
+    if (params && containsParam(d, (x) => params.has(x))) {
+      this.paramQuotes.push(d);
+      return `Q[${this.paramQuotes.length - 1}]`;
+    }
+    this.constants.push(datumToValue(d));
+    return `K[${this.constants.length - 1}]`;
+  }
+
+  /**
+   * Argument expressions, evaluated left to right: when a later argument needs
+   * statements, the earlier ones are first saved in temporaries.
+   */
+  private args(nodes: readonly Node[], scope: Scope, fn: Fn): string[] {
+    const out: string[] = [];
+    for (const a of nodes) {
+      const mark = fn.lines.length;
+      const e = this.expr(a, scope, fn);
+      if (fn.lines.length > mark) {
+        const saves: string[] = [];
+        for (let i = 0; i < out.length; i++) {
+          if (!isLiteral(out[i])) {
+            const t = this.fresh("a");
+            saves.push(`const ${t} = ${out[i]};`);
+            out[i] = t;
+          }
+        }
+        fn.lines.splice(mark, 0, ...saves);
+      }
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** A non-tail call as an expression. */
+  private call(n: Node & { k: "call" }, scope: Scope, fn: Fn): string {
+    const prim = this.knownPrim(n.fn, scope);
+    if (prim) {
+      const p = PRIMITIVE_BY_NAME.get(prim)!;
+      const site = this.site(n.span);
+      if (n.args.length < p.arity[0] || n.args.length > p.arity[1]) {
+        // A wrong argument count is a run-time error (R7RS), raised when the call is reached.
+        fn.lines.push(`R.arityError(${JSON.stringify(prim)}, ${p.arity[0]}, ${p.arity[1]}, ${n.args.length}, ${site});`);
+        return "R.U";
+      }
+      const args = this.args(n.args, scope, fn);
+      const expr = `${this.primRef(prim)}(${site}${args.map((a) => ", " + a).join("")})`;
+      if (!p.callsProcedures) return expr;
+      const t = this.fresh("r");
+      fn.lines.push(`const ${t} = ${expr};`);
+      return t;
+    }
+    const [f, ...args] = this.callParts(n, scope, fn);
+    const t = this.fresh("r");
+    fn.lines.push(
+      `R.site = ${this.site(n.span)};`,
+      `if (++R.depth > R.maxDepth) R.tooDeep(R.site);`,
+      `let ${t} = ${f}(${args.join(", ")});`,
+      `R.depth--;`,
+      `if (${t} instanceof TC) ${t} = R.bounce(${t});`,
+    );
+    return t;
+  }
+
+  /** Callee and argument expressions of a call through a procedure value; the callee is checked. */
+  private callParts(n: Node & { k: "call" }, scope: Scope, fn: Fn): string[] {
+    const parts = this.args([n.fn, ...n.args], scope, fn);
+    const known = n.fn.k === "ref" && scope.get(n.fn.name)?.lambda;
+    if (!JS_IDENT.test(parts[0])) {
+      const t = this.fresh("f");
+      fn.lines.push(`const ${t} = ${parts[0]};`);
+      parts[0] = t;
+    }
+    // A variable bound to a lambda and never assigned holds a procedure: no check needed.
+    if (!known) {
+      fn.lines.push(`if (typeof ${parts[0]} !== "function") R.notProcedure(${parts[0]}, ${this.site(n.span)});`);
+    }
+    return parts;
+  }
+
+  /** A call in tail position: a self call loops, a primitive is called, anything else is a TailCall. */
+  private tailCall(n: Node & { k: "call" }, scope: Scope, fn: Fn): void {
+    const self = fn.self;
+    if (self && n.fn.k === "ref" && n.args.length === self.params.length) {
+      const b = scope.get(n.fn.name);
+      const isSelf = self.binding ? b === self.binding : !b && self.global === n.fn.name;
+      if (isSelf) {
+        const args = this.args(n.args, scope, fn);
+        const temps = args.map((a) => {
+          if (isLiteral(a)) return a;
+          const t = this.fresh("n");
+          fn.lines.push(`const ${t} = ${a};`);
+          return t;
+        });
+        fn.lines.push(...self.params.map((p, i) => `${p} = ${temps[i]};`), "continue self;");
+        fn.looped = true;
+        return;
+      }
+    }
+    if (this.knownPrim(n.fn, scope)) {
+      fn.lines.push(`return ${this.call(n, scope, fn)};`);
+      return;
+    }
+    const [f, ...args] = this.callParts(n, scope, fn);
+    fn.lines.push(`return new TC(${f}, [${args.join(", ")}], ${this.site(n.span)});`);
+  }
+
+  /**
+   * A lambda as a JS function expression. `binding`/`global` name the variable the
+   * procedure is bound to when its tail calls to that variable may become a loop.
+   */
+  private lambda(n: LambdaNode, scope: Scope, binding: Binding | null, global: string | null): string {
+    const inner = new Map(scope);
+    const params = n.params.map((p) => this.fresh(`v_${mangle(p)}_`));
+    n.params.forEach((p, i) => inner.set(p, { js: params[i], lambda: null }));
+    const entry = params.map((p) => `${p}$`);
+    let rest: string | null = null;
+    if (n.rest !== null) {
+      rest = this.fresh(`v_${mangle(n.rest)}_`);
+      inner.set(n.rest, { js: rest, lambda: null });
+    }
+    const loopable = n.rest === null && (binding !== null || global !== null);
+    const fn: Fn = { lines: [], self: loopable ? { binding, global, params: entry } : null, looped: false };
+    this.stmt(n.body, RETURN, inner, fn);
+    const name = JSON.stringify(n.name ?? "lambda");
+    const count = n.rest === null
+      ? `if (arguments.length !== ${params.length}) R.arity(${name}, ${params.length}, false, arguments.length);`
+      : `if (arguments.length < ${params.length}) R.arity(${name}, ${params.length}, true, arguments.length);`;
+    const formals = [...entry, ...(rest ? [`...${rest}$`] : [])].join(", ");
+    const bind = [
+      ...params.map((p, i) => `let ${p} = ${entry[i]};`),
+      ...(rest ? [`let ${rest} = R.prims.list(undefined, ...${rest}$);`] : []),
+    ];
+    const jsName = `s_${mangle(n.name ?? "lambda")}`;
+    const body = fn.looped
+      ? ["self: for (;;) {", "if (--R.fuel < 0) R.noFuel();", ...bind, ...fn.lines, "}"]
+      : ["if (--R.fuel < 0) R.noFuel();", ...bind, ...fn.lines];
+    return [`(function ${jsName}(${formals}) {`, count, ...body, "})"].join("\n");
+  }
+}

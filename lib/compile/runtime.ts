@@ -1,0 +1,142 @@
+/**
+ * The runtime that compiled code runs against: limits (fuel, recursion depth), the
+ * tail-call trampoline, and the errors that need the position of the call at fault.
+ * One Runtime per backend; `reset` starts each run with full fuel. It holds no
+ * program state: globals live in a per-run object the program is given.
+ */
+import { DmciError, type Span } from "../errors.ts";
+import type { Backend } from "../backend/backend.ts";
+import { type Procedure, UNSPECIFIED, write } from "../values.ts";
+import { makePrimitives, type PrimFn, PRIMITIVES, tensorWriter } from "../primitives.ts";
+
+/** A pending tail call: the trampoline applies `f` to `args` after the caller's frame is gone. */
+export class TailCall {
+  constructor(readonly f: unknown, readonly args: unknown[], readonly site: Span) {}
+}
+
+/** Limits of one run. */
+export interface Limits {
+  /** Maximum number of procedure entries (evaluation steps). */
+  readonly fuel: number;
+  /** Maximum depth of non-tail calls. */
+  readonly maxDepth: number;
+}
+
+/** Defaults: 10⁸ steps; depth 10⁵ (the host stack is the tighter bound without --stack-size). */
+export const DEFAULT_LIMITS: Limits = { fuel: 100_000_000, maxDepth: 100_000 };
+
+/**
+ * Runtime state and helpers referenced by generated code as `R`.
+ * Fields are public because generated code reads and writes them directly.
+ */
+export class Runtime {
+  /** Steps left in this run. */
+  fuel = 0;
+  /** Current depth of non-tail calls. */
+  depth = 0;
+  /** Maximum depth of this run. */
+  maxDepth = 0;
+  /** Limits of this run, for messages. */
+  limits: Limits = DEFAULT_LIMITS;
+  /** Position of the most recent call through an unknown procedure value (for arity errors). */
+  site: Span | undefined;
+  /** The unspecified value. */
+  readonly U = UNSPECIFIED;
+  /** The tail-call class, for `instanceof` in generated code. */
+  readonly TC = TailCall;
+  /** Primitive implementations taking the call site first. */
+  readonly prims: Record<string, PrimFn>;
+  /** Primitives as first-class procedures (arity-checked, no site argument). */
+  readonly procs: Record<string, Procedure>;
+
+  constructor(readonly backend: Backend) {
+    this.prims = makePrimitives({ backend, call: (f, args, site) => this.call(f, args, site), write: (v) => this.write(v) });
+    this.procs = Object.create(null);
+    for (const p of PRIMITIVES) {
+      const fn = this.prims[p.name];
+      const [min, max] = p.arity;
+      const rt = this;
+      const proc = function (...args: unknown[]): unknown {
+        if (args.length < min || args.length > max) rt.arityError(p.name, min, max, args.length, rt.site);
+        return fn(rt.site, ...args);
+      } as Procedure;
+      proc.procName = p.name;
+      this.procs[p.name] = proc;
+    }
+  }
+
+  /** Starts a run with fresh limits. */
+  reset(limits: Limits = DEFAULT_LIMITS): void {
+    this.limits = limits;
+    this.fuel = limits.fuel;
+    this.maxDepth = limits.maxDepth;
+    this.depth = 0;
+    this.site = undefined;
+  }
+
+  /** Runs pending tail calls until a value results. */
+  bounce(t: unknown): unknown {
+    while (t instanceof TailCall) {
+      const f = t.f;
+      if (typeof f !== "function") this.notProcedure(f, t.site);
+      this.site = t.site;
+      t = f(...t.args);
+    }
+    return t;
+  }
+
+  /** Calls a procedure value from a primitive (map, apply, …) and returns its value. */
+  call(f: unknown, args: unknown[], site: Span | undefined): unknown {
+    if (typeof f !== "function") this.notProcedure(f, site);
+    this.site = site;
+    if (++this.depth > this.maxDepth) this.tooDeep(site);
+    let r = f(...args);
+    this.depth--;
+    if (r instanceof TailCall) r = this.bounce(r);
+    return r;
+  }
+
+  /** Formats a value in `write` syntax, tensors included. */
+  write(v: unknown): string {
+    return write(v, tensorWriter(this.backend));
+  }
+
+  /** Throws the error for a call with the wrong number of arguments. */
+  arityError(name: string, min: number, max: number, got: number, site: Span | undefined): never {
+    const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    throw new DmciError("arity", `${name}: expected ${want} argument(s), got ${got}`, site);
+  }
+
+  /** Arity error of a compiled lambda, at the site of the current call. */
+  arity(name: string, min: number, variadic: boolean, got: number): never {
+    return this.arityError(name, min, variadic ? Infinity : min, got, this.site);
+  }
+
+  /** Throws for a reference to an unbound global. */
+  unbound(name: string, span: Span): never {
+    throw new DmciError("unbound", `unbound variable: ${name}`, span);
+  }
+
+  /** Throws for a call of a value that is not a procedure. */
+  notProcedure(value: unknown, site: Span | undefined): never {
+    throw new DmciError("type", `attempt to call a non-procedure: ${this.write(value)}`, site);
+  }
+
+  /** Throws when the fuel of a run is spent. */
+  noFuel(): never {
+    throw new DmciError(
+      "limit",
+      `step limit of ${this.limits.fuel} evaluation steps exceeded (raise it with the fuel option, --fuel N)`,
+      this.site,
+    );
+  }
+
+  /** Throws when non-tail recursion is too deep. */
+  tooDeep(site: Span | undefined): never {
+    throw new DmciError(
+      "limit",
+      `recursion depth limit of ${this.maxDepth} exceeded (raise it with the maxDepth option, --max-depth N)`,
+      site,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Programs: source text read, its parameters found, expanded and compiled once; then
+ * run at a parameter vector θ, for a value or for value and gradient. This is the one
+ * way to run a program ("direct" execution); the evaluator is itself such a program.
+ */
+import { DmciError, type Span } from "./errors.ts";
+import type { Datum, NumberDatum } from "./read/datum.ts";
+import { read } from "./read/reader.ts";
+import { datumToValue } from "./read/datum_value.ts";
+import { expandProgram } from "./expand/expander.ts";
+import { compile, type CompiledCode, instantiate } from "./compile/compiler.ts";
+import { DEFAULT_LIMITS, type Limits, Runtime } from "./compile/runtime.ts";
+import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
+
+/** A continuous parameter: a decimal literal of a model program. */
+export interface ParamInfo {
+  /** `k` for `(define k 0.5)`, else `line:col` of the literal (a suffix `#2` … keeps names unique). */
+  readonly name: string;
+  /** The literal's value as written. */
+  readonly value: number;
+  /** Where the literal is. */
+  readonly span: Span;
+  /** The literal itself. */
+  readonly datum: NumberDatum;
+}
+
+/** A program read and compiled, ready to run at any θ on any backend. */
+export interface Program {
+  /** File name used in messages. */
+  readonly file: string;
+  /** Top-level datums as read. */
+  readonly forms: readonly Datum[];
+  /** Parameters in source order (empty unless read as a model program). */
+  readonly params: readonly ParamInfo[];
+  /** Initial parameter vector: the literals as written. */
+  readonly theta0: readonly number[];
+  /** Compiled code (backend-independent). */
+  readonly code: CompiledCode;
+}
+
+/** Options of `loadProgram`. */
+export interface LoadOptions {
+  /** Decimal literals are parameters (default true: every program is a model program). */
+  readonly model?: boolean;
+}
+
+/**
+ * The decimal literals of datums in source order, named as DESIGN §2 says:
+ * `(define k 0.01)` names its literal `k`; others are named `line:col`.
+ *
+ * @example
+ * ```ts
+ * import { read } from "./read/reader.ts";
+ * findParams(read("(define k 0.5) (* k 2.0)", "m.scm")).map((p) => p.name); // ["k", "1:25"]
+ * ```
+ */
+export function findParams(forms: readonly Datum[]): ParamInfo[] {
+  const out: ParamInfo[] = [];
+  const named = new Map<NumberDatum, string>();
+  const walk = (d: Datum): void => {
+    if (d.type === "number") {
+      if (d.decimal) out.push({ name: named.get(d) ?? `${d.span.line}:${d.span.col}`, value: d.value, span: d.span, datum: d });
+    } else if (d.type === "list") {
+      const [head, name, value] = d.items;
+      if (
+        d.items.length === 3 && head.type === "symbol" && head.name === "define" && name.type === "symbol" &&
+        value.type === "number" && value.decimal
+      ) named.set(value, name.name);
+      d.items.forEach(walk);
+      if (d.tail) walk(d.tail);
+    }
+  };
+  forms.forEach(walk);
+  const seen = new Map<string, number>();
+  return out.map((p) => {
+    const n = (seen.get(p.name) ?? 0) + 1;
+    seen.set(p.name, n);
+    return n === 1 ? p : { ...p, name: `${p.name}#${n}` };
+  });
+}
+
+/**
+ * Reads, expands and compiles a program once.
+ *
+ * @example
+ * ```ts
+ * const prog = loadProgram("(define k 0.5) (* k k)", "m.scm");
+ * prog.params.length; // 1
+ * ```
+ */
+export function loadProgram(text: string, file: string, options: LoadOptions = {}): Program {
+  const forms = read(text, file);
+  const params = options.model === false ? [] : findParams(forms);
+  const index = new Map(params.map((p, i) => [p.datum, i]));
+  const nodes = expandProgram(forms, { params: index });
+  const code = compile(nodes, { params: index });
+  return { file, forms, params, theta0: params.map((p) => p.value), code };
+}
+
+const runtimes = new WeakMap<Backend, Runtime>();
+
+/** The runtime of a backend (one per backend per process). */
+export function runtimeFor(backend: Backend): Runtime {
+  let rt = runtimes.get(backend);
+  if (!rt) runtimes.set(backend, rt = new Runtime(backend));
+  return rt;
+}
+
+/** Options of a run. */
+export interface RunOptions {
+  /** Parameter vector (default: the literals as written). */
+  readonly theta?: readonly ParamValue[];
+  /** Limits (default: DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
+}
+
+/**
+ * Calls the compiled program with parameter values and returns its value, turning a
+ * host stack overflow into a `limit` error. Used inside a backend scope.
+ */
+export function execute(prog: Program, rt: Runtime, params: readonly unknown[], limits?: Partial<Limits>): unknown {
+  const run = instantiate(prog.code, rt);
+  rt.reset({ ...DEFAULT_LIMITS, ...limits });
+  const index = prog.code.paramQuotes.length ? new Map(prog.params.map((p, i) => [p.datum, i])) : undefined;
+  const quotes = prog.code.paramQuotes.map((d) =>
+    datumToValue(d, (x) => {
+      const i = index!.get(x);
+      return i === undefined ? undefined : params[i];
+    })
+  );
+  const globals = Object.create(rt.procs);
+  try {
+    let v = run(params, globals, quotes);
+    if (v instanceof rt.TC) v = rt.bounce(v);
+    return v;
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new DmciError(
+        "limit",
+        `host stack exhausted at recursion depth ${rt.depth} (non-tail recursion too deep; run deno with ` +
+          `--v8-flags=--stack-size=8000, or lower the maxDepth limit to get this error earlier)`,
+        rt.site,
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Runs a program and returns its value written in Scheme `write` syntax.
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * runProgram(loadProgram("(map (lambda (x) (* x x)) '(1 2 3))", "a.scm"), f64Backend); // "(1 4 9)"
+ * ```
+ */
+export function runProgram(prog: Program, backend: Backend, options: RunOptions = {}): string {
+  const rt = runtimeFor(backend);
+  return backend.run((params) => rt.write(execute(prog, rt, params, options.limits)), options.theta ?? prog.theta0);
+}
+
+/**
+ * Value and gradient of a program's (scalar) value w.r.t. its parameters at θ.
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * const { value, grad } = valueAndGrad(loadProgram("(define k 3.0) (* k k)", "a.scm"), f64Backend);
+ * // value 9, grad [6]
+ * ```
+ */
+export function valueAndGrad(prog: Program, backend: Backend, options: RunOptions = {}): ValueAndGrad {
+  const rt = runtimeFor(backend);
+  return backend.valueAndGrad((params) => execute(prog, rt, params, options.limits), options.theta ?? prog.theta0);
+}
