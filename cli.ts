@@ -33,10 +33,15 @@ function limitsFrom(values: { fuel?: string; "max-depth"?: string }): Limits {
   const num = (flag: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag}: expected a positive integer, got '${v}'`);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new UsageError(`--${flag}: expected a positive integer, got '${v}'`);
+    }
     return n;
   };
-  return { fuel: num("fuel", values.fuel, DEFAULT_LIMITS.fuel), maxDepth: num("max-depth", values["max-depth"], DEFAULT_LIMITS.maxDepth) };
+  return {
+    fuel: num("fuel", values.fuel, DEFAULT_LIMITS.fuel),
+    maxDepth: num("max-depth", values["max-depth"], DEFAULT_LIMITS.maxDepth),
+  };
 }
 
 const COMMON = {
@@ -71,7 +76,8 @@ async function replCommand(args: string[]): Promise<void> {
   const decoder = new TextDecoder();
   let pending = "";
   let buffered = "";
-  const prompt = () => interactive && Deno.stdout.writeSync(new TextEncoder().encode(pending ? "... " : "dmci> "));
+  const prompt = () =>
+    interactive && Deno.stdout.writeSync(new TextEncoder().encode(pending ? "... " : "dmci> "));
   prompt();
   for await (const chunk of Deno.stdin.readable) {
     buffered += decoder.decode(chunk, { stream: true });
@@ -125,12 +131,17 @@ export async function main(argv: string[]): Promise<number> {
     await handler(rest);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
       console.error(`usage error: ${e.message} (see --help)`);
       return 2;
     }
     if (!(e instanceof DmciError)) throw e;
-    if (json) console.log(JSON.stringify({ error: { kind: e.kind, message: e.message, span: e.span ?? null } }));
+    if (json) {
+      console.log(JSON.stringify({ error: { kind: e.kind, message: e.message, span: e.span ?? null } }));
+    }
     console.error(e.toString());
     return 1;
   }

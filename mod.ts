@@ -30,8 +30,8 @@ export {
   valueAndGrad,
 } from "./lib/program.ts";
 export { Session } from "./lib/session.ts";
-export { PRIMITIVES, type Primitive } from "./lib/primitives.ts";
+export { type Primitive, PRIMITIVES } from "./lib/primitives.ts";
 export type { Backend, Nested, ParamValue, TensorData, ValueAndGrad } from "./lib/backend/backend.ts";
-export { BACKEND_NAMES, type BackendName, backendByName, DEFAULT_BACKEND } from "./lib/backend/select.ts";
+export { BACKEND_NAMES, backendByName, type BackendName, DEFAULT_BACKEND } from "./lib/backend/select.ts";
 export { f64Backend } from "./lib/backend/f64/mod.ts";
 export { list, NIL, Pair, Sym, UNSPECIFIED, write } from "./lib/values.ts";

@@ -8,7 +8,16 @@
  */
 import { DmciError, type Span } from "./errors.ts";
 import type { Backend, BinaryOp, Nested, UnaryOp } from "./backend/backend.ts";
-import { formatNumber, isProcedure, listToArray, NIL, Pair, Sym, type TensorWriter, UNSPECIFIED } from "./values.ts";
+import {
+  formatNumber,
+  isProcedure,
+  listToArray,
+  NIL,
+  Pair,
+  Sym,
+  type TensorWriter,
+  UNSPECIFIED,
+} from "./values.ts";
 
 /** A primitive's implementation: the call site first (for error positions), then the arguments. */
 export type PrimFn = (site: Span | undefined, ...args: any[]) => unknown;
@@ -23,7 +32,14 @@ export interface PrimContext {
 }
 
 /** Sections of the language reference. */
-export type PrimGroup = "numbers" | "booleans" | "lists" | "control" | "symbols and strings" | "tensors" | "linear algebra";
+export type PrimGroup =
+  | "numbers"
+  | "booleans"
+  | "lists"
+  | "control"
+  | "symbols and strings"
+  | "tensors"
+  | "linear algebra";
 
 /** One row of the primitive table. */
 export interface Primitive {
@@ -114,7 +130,11 @@ class Kit {
     this.B = c.backend;
   }
   typeError(name: string, want: string, got: unknown, i: number, site: Span | undefined): DmciError {
-    return new DmciError("type", `${name}: expected ${want} as argument ${i}, got ${this.c.write(got)}`, site);
+    return new DmciError(
+      "type",
+      `${name}: expected ${want} as argument ${i}, got ${this.c.write(got)}`,
+      site,
+    );
   }
   /** Re-raises a backend failure as a `type` error of this primitive at this site. */
   rethrow(e: unknown, name: string, site: Span | undefined): never {
@@ -243,7 +263,9 @@ class Kit {
     const build = (v: unknown): unknown => {
       if (typeof v === "number" || B.isTensor(v)) return v;
       const a = listToArray(v);
-      if (!a || a.length === 0) throw this.typeError(name, "a number or a non-empty nested list of numbers", x, 1, site);
+      if (!a || a.length === 0) {
+        throw this.typeError(name, "a number or a non-empty nested list of numbers", x, 1, site);
+      }
       return this.guard(name, site, () => B.stack(a.map(build), 0));
     };
     return build(x);
@@ -380,7 +402,8 @@ def("numbers", {
   differentiable: true,
   make: (c) => {
     const k = new Kit(c);
-    return (site, y, x) => x === undefined ? k.unary("atan", "atan", y, site) : k.binary("atan2", "atan", y, x, site);
+    return (site, y, x) =>
+      x === undefined ? k.unary("atan", "atan", y, site) : k.binary("atan2", "atan", y, x, site);
   },
 });
 def("numbers", {
@@ -424,7 +447,7 @@ function integerDivision(name: string, rule: (a: number, b: number) => number, d
         const n = k.int(name, a, 1, site);
         const d = k.int(name, b, 2, site);
         if (d === 0) throw new DmciError("type", `${name}: division by zero`, site);
-        return rule(n, d);
+        return rule(n, d) + 0; // + 0 turns -0 (from (quotient -1 2), (remainder -6 3)) into the integer 0
       };
     },
   });
@@ -450,8 +473,14 @@ function predicate(
     },
   });
 }
-const isScalar = (k: Kit, x: unknown) => typeof x === "number" || (k.B.isTensor(x) && k.B.shape(x).length === 0);
-predicate("numbers", "number?", "True for real numbers (including scalars that depend on parameters).", isScalar);
+const isScalar = (k: Kit, x: unknown) =>
+  typeof x === "number" || (k.B.isTensor(x) && k.B.shape(x).length === 0);
+predicate(
+  "numbers",
+  "number?",
+  "True for real numbers (including scalars that depend on parameters).",
+  isScalar,
+);
 predicate(
   "numbers",
   "integer?",
@@ -462,7 +491,12 @@ predicate("numbers", "zero?", "True when x is 0.", (k, x, s) => k.scalar("zero?"
 predicate("numbers", "positive?", "True when x > 0.", (k, x, s) => k.scalar("positive?", x, 1, s) > 0);
 predicate("numbers", "negative?", "True when x < 0.", (k, x, s) => k.scalar("negative?", x, 1, s) < 0);
 predicate("numbers", "even?", "True for even integers.", (k, x, s) => k.int("even?", x, 1, s) % 2 === 0);
-predicate("numbers", "odd?", "True for odd integers.", (k, x, s) => Math.abs(k.int("odd?", x, 1, s) % 2) === 1);
+predicate(
+  "numbers",
+  "odd?",
+  "True for odd integers.",
+  (k, x, s) => Math.abs(k.int("odd?", x, 1, s) % 2) === 1,
+);
 
 def("numbers", {
   name: "exact",
@@ -471,7 +505,7 @@ def("numbers", {
   doc: "x as a plain integer constant (no gradient); x must have an integer value (there are no rationals).",
   make: (c) => {
     const k = new Kit(c);
-    return (site, x) => k.int("exact", x, 1, site);
+    return (site, x) => k.int("exact", x, 1, site) + 0; // an integer: (exact -0.0) is 0
   },
 });
 def("numbers", {
@@ -526,10 +560,12 @@ def("lists", {
   doc: "A new pair with car a and cdr d.",
   make: () => (_site, a, d) => new Pair(a, d),
 });
-for (const path of ["a", "d", "aa", "ad", "da", "dd"].concat(
-  ...["a", "d"].map((x) => ["aa", "ad", "da", "dd"].map((y) => x + y)),
-  ...["a", "d"].flatMap((x) => ["a", "d"].map((y) => ["aa", "ad", "da", "dd"].map((z) => x + y + z))),
-)) {
+for (
+  const path of ["a", "d", "aa", "ad", "da", "dd"].concat(
+    ...["a", "d"].map((x) => ["aa", "ad", "da", "dd"].map((y) => x + y)),
+    ...["a", "d"].flatMap((x) => ["a", "d"].map((y) => ["aa", "ad", "da", "dd"].map((z) => x + y + z))),
+  )
+) {
   const name = `c${path}r`;
   const steps = [...path].reverse();
   def("lists", {
@@ -639,7 +675,9 @@ def("lists", {
       let v = l;
       const count = k.index("list-ref", n, 2, site);
       for (let i = 0; i < count && v instanceof Pair; i++) v = v.cdr;
-      if (!(v instanceof Pair)) throw new DmciError("type", `list-ref: index ${count} is out of range for ${c.write(l)}`, site);
+      if (!(v instanceof Pair)) {
+        throw new DmciError("type", `list-ref: index ${count} is out of range for ${c.write(l)}`, site);
+      }
       return v.car;
     };
   },
@@ -820,7 +858,9 @@ def("lists", {
       k.num("iota", start, 2, site);
       k.num("iota", step, 3, site);
       let r: unknown = NIL;
-      for (let i = count - 1; i >= 0; i--) r = new Pair(k.binary("add", "iota", start, k.binary("mul", "iota", i, step, site), site), r);
+      for (let i = count - 1; i >= 0; i--) {
+        r = new Pair(k.binary("add", "iota", start, k.binary("mul", "iota", i, step, site), site), r);
+      }
       return r;
     };
   },
@@ -921,77 +961,225 @@ function tensorPrim(
     },
   });
 }
-tensorPrim("tensor", [1, 1], "(tensor x)", "A tensor from a number or a nested list of numbers (gradients flow from elements).", (k, s, x) => k.toTensor("tensor", x, s));
-predicate("tensors", "tensor?", "True for tensors of rank 1 or more.", (k, x) => k.B.isTensor(x) && k.B.shape(x).length > 0);
-tensorPrim("shape", [1, 1], "(shape t)", "The shape of a tensor as a list of integers; () for a number.", (k, s, t) => {
-  k.tensor("shape", t, 1, s);
-  let r: unknown = NIL;
-  const sh = k.B.shape(t);
-  for (let i = sh.length - 1; i >= 0; i--) r = new Pair(sh[i], r);
-  return r;
-}, "tensors", false);
-tensorPrim("zeros", [1, 1], "(zeros shape)", "A constant tensor of zeros; shape is an integer or a list of integers.", (k, s, sh) => k.B.fill(k.shapeArg("zeros", sh, 1, s), 0), "tensors", false);
-tensorPrim("ones", [1, 1], "(ones shape)", "A constant tensor of ones; shape is an integer or a list of integers.", (k, s, sh) => k.B.fill(k.shapeArg("ones", sh, 1, s), 1), "tensors", false);
-tensorPrim("eye", [1, 1], "(eye n)", "The n×n identity matrix.", (k, s, n) => k.B.eye(k.index("eye", n, 1, s)), "tensors", false);
-tensorPrim("tensor-ref", [1, V], "(tensor-ref t i …)", "Element (i …) of a tensor, one index per axis (gradient flows).", (k, s, t, ...idx) => {
-  k.tensor("tensor-ref", t, 1, s);
-  const shape = k.B.shape(t);
-  if (idx.length !== shape.length) {
-    throw new DmciError("type", `tensor-ref: a tensor of shape (${shape.join(" ")}) needs ${shape.length} index(es), got ${idx.length}`, s);
-  }
-  const ix = idx.map((v, i) => {
-    const n = k.index("tensor-ref", v, i + 2, s);
-    if (n >= shape[i]) throw new DmciError("type", `tensor-ref: index ${n} is out of range for axis ${i} of size ${shape[i]}`, s);
-    return n;
-  });
-  return ix.length === 0 ? t : k.B.ref(t, ix);
-});
-tensorPrim("tensor->list", [1, 1], "(tensor->list t)", "The elements of a tensor as nested lists (gradients flow to the elements).", (k, s, t) => {
-  k.tensor("tensor->list", t, 1, s);
-  if (typeof t === "number") return t;
-  const shape = k.B.shape(t);
-  if (shape.length === 0) return t;
-  const build = (prefix: number[]): unknown => {
-    const axis = prefix.length;
+tensorPrim(
+  "tensor",
+  [1, 1],
+  "(tensor x)",
+  "A tensor from a number or a nested list of numbers (gradients flow from elements).",
+  (k, s, x) => k.toTensor("tensor", x, s),
+);
+predicate(
+  "tensors",
+  "tensor?",
+  "True for tensors of rank 1 or more.",
+  (k, x) => k.B.isTensor(x) && k.B.shape(x).length > 0,
+);
+tensorPrim(
+  "shape",
+  [1, 1],
+  "(shape t)",
+  "The shape of a tensor as a list of integers; () for a number.",
+  (k, s, t) => {
+    k.tensor("shape", t, 1, s);
     let r: unknown = NIL;
-    for (let i = shape[axis] - 1; i >= 0; i--) {
-      const ix = [...prefix, i];
-      r = new Pair(axis === shape.length - 1 ? k.B.ref(t, ix) : build(ix), r);
-    }
+    const sh = k.B.shape(t);
+    for (let i = sh.length - 1; i >= 0; i--) r = new Pair(sh[i], r);
     return r;
-  };
-  return build([]);
-});
-tensorPrim("matmul", [2, 2], "(matmul a b)", "Matrix product (rank-1 operands act as row/column vectors).", (k, s, a, b) => k.B.matmul(k.tensor("matmul", a, 1, s), k.tensor("matmul", b, 2, s)));
-tensorPrim("transpose", [1, 1], "(transpose m)", "Transpose of a matrix.", (k, s, a) => k.B.transpose(k.tensor("transpose", a, 1, s)));
-tensorPrim("dot", [2, 2], "(dot u v)", "Inner product of two vectors.", (k, s, a, b) => k.B.dot(k.tensor("dot", a, 1, s), k.tensor("dot", b, 2, s)));
-tensorPrim("outer", [2, 2], "(outer u v)", "Outer product of two vectors.", (k, s, a, b) => k.B.outer(k.tensor("outer", a, 1, s), k.tensor("outer", b, 2, s)));
+  },
+  "tensors",
+  false,
+);
+tensorPrim(
+  "zeros",
+  [1, 1],
+  "(zeros shape)",
+  "A constant tensor of zeros; shape is an integer or a list of integers.",
+  (k, s, sh) => k.B.fill(k.shapeArg("zeros", sh, 1, s), 0),
+  "tensors",
+  false,
+);
+tensorPrim(
+  "ones",
+  [1, 1],
+  "(ones shape)",
+  "A constant tensor of ones; shape is an integer or a list of integers.",
+  (k, s, sh) => k.B.fill(k.shapeArg("ones", sh, 1, s), 1),
+  "tensors",
+  false,
+);
+tensorPrim(
+  "eye",
+  [1, 1],
+  "(eye n)",
+  "The n×n identity matrix.",
+  (k, s, n) => k.B.eye(k.index("eye", n, 1, s)),
+  "tensors",
+  false,
+);
+tensorPrim(
+  "tensor-ref",
+  [1, V],
+  "(tensor-ref t i …)",
+  "Element (i …) of a tensor, one index per axis (gradient flows).",
+  (k, s, t, ...idx) => {
+    k.tensor("tensor-ref", t, 1, s);
+    const shape = k.B.shape(t);
+    if (idx.length !== shape.length) {
+      throw new DmciError(
+        "type",
+        `tensor-ref: a tensor of shape (${
+          shape.join(" ")
+        }) needs ${shape.length} index(es), got ${idx.length}`,
+        s,
+      );
+    }
+    const ix = idx.map((v, i) => {
+      const n = k.index("tensor-ref", v, i + 2, s);
+      if (n >= shape[i]) {
+        throw new DmciError(
+          "type",
+          `tensor-ref: index ${n} is out of range for axis ${i} of size ${shape[i]}`,
+          s,
+        );
+      }
+      return n;
+    });
+    return ix.length === 0 ? t : k.B.ref(t, ix);
+  },
+);
+tensorPrim(
+  "tensor->list",
+  [1, 1],
+  "(tensor->list t)",
+  "The elements of a tensor as nested lists (gradients flow to the elements).",
+  (k, s, t) => {
+    k.tensor("tensor->list", t, 1, s);
+    if (typeof t === "number") return t;
+    const shape = k.B.shape(t);
+    if (shape.length === 0) return t;
+    const build = (prefix: number[]): unknown => {
+      const axis = prefix.length;
+      let r: unknown = NIL;
+      for (let i = shape[axis] - 1; i >= 0; i--) {
+        const ix = [...prefix, i];
+        r = new Pair(axis === shape.length - 1 ? k.B.ref(t, ix) : build(ix), r);
+      }
+      return r;
+    };
+    return build([]);
+  },
+);
+tensorPrim(
+  "matmul",
+  [2, 2],
+  "(matmul a b)",
+  "Matrix product (rank-1 operands act as row/column vectors).",
+  (k, s, a, b) => k.B.matmul(k.tensor("matmul", a, 1, s), k.tensor("matmul", b, 2, s)),
+);
+tensorPrim(
+  "transpose",
+  [1, 1],
+  "(transpose m)",
+  "Transpose of a matrix.",
+  (k, s, a) => k.B.transpose(k.tensor("transpose", a, 1, s)),
+);
+tensorPrim(
+  "dot",
+  [2, 2],
+  "(dot u v)",
+  "Inner product of two vectors.",
+  (k, s, a, b) => k.B.dot(k.tensor("dot", a, 1, s), k.tensor("dot", b, 2, s)),
+);
+tensorPrim(
+  "outer",
+  [2, 2],
+  "(outer u v)",
+  "Outer product of two vectors.",
+  (k, s, a, b) => k.B.outer(k.tensor("outer", a, 1, s), k.tensor("outer", b, 2, s)),
+);
 for (const name of ["sum", "mean"] as const) {
-  tensorPrim(name, [1, 2], `(${name} t [axis])`, `${name === "sum" ? "Sum" : "Mean"} of all elements, or along one axis.`, (k, s, t, axis) => {
-    const x = k.tensor(name, t, 1, s);
-    return axis === undefined ? k.B[name](x) : k.B[name](x, k.index(name, axis, 2, s));
-  });
+  tensorPrim(
+    name,
+    [1, 2],
+    `(${name} t [axis])`,
+    `${name === "sum" ? "Sum" : "Mean"} of all elements, or along one axis.`,
+    (k, s, t, axis) => {
+      const x = k.tensor(name, t, 1, s);
+      return axis === undefined ? k.B[name](x) : k.B[name](x, k.index(name, axis, 2, s));
+    },
+  );
 }
-tensorPrim("reshape", [2, 2], "(reshape t shape)", "The same elements in a new shape.", (k, s, t, sh) => k.B.reshape(k.tensor("reshape", t, 1, s), k.shapeArg("reshape", sh, 2, s)));
-tensorPrim("stack", [1, 2], "(stack list [axis])", "Stacks equal-shaped tensors (or numbers) along a new axis (default 0).", (k, s, l, axis = 0) => {
-  const xs = k.list("stack", l, 1, s).map((x, i) => k.tensor("stack", x, i + 1, s));
-  if (xs.length === 0) throw k.typeError("stack", "a non-empty list", l, 1, s);
-  return k.B.stack(xs, k.index("stack", axis, 2, s));
-});
-tensorPrim("concat", [1, 2], "(concat list [axis])", "Concatenates tensors along an existing axis (default 0).", (k, s, l, axis = 0) => {
-  const xs = k.list("concat", l, 1, s).map((x, i) => k.tensor("concat", x, i + 1, s));
-  if (xs.length === 0) throw k.typeError("concat", "a non-empty list", l, 1, s);
-  return k.B.concat(xs, k.index("concat", axis, 2, s));
-});
-tensorPrim("slice", [3, 3], "(slice t begin size)", "The block of t starting at the indices begin with extents size (-1: to the end).", (k, s, t, b, z) => {
-  const begin = k.list("slice", b, 2, s).map((v) => k.index("slice", v, 2, s));
-  const size = k.list("slice", z, 3, s).map((v) => k.int("slice", v, 3, s));
-  return k.B.slice(k.tensor("slice", t, 1, s), begin, size);
-});
-tensorPrim("diag", [1, 1], "(diag t)", "Vector → diagonal matrix; square matrix → its diagonal.", (k, s, t) => k.B.diag(k.tensor("diag", t, 1, s)));
-tensorPrim("cholesky", [1, 1], "(cholesky A)", "Lower-triangular L with L·Lᵀ = A for symmetric positive-definite A.", (k, s, a) => k.B.cholesky(k.tensor("cholesky", a, 1, s)), "linear algebra");
-tensorPrim("solve", [2, 2], "(solve A b)", "x with A·x = b for square A; b a vector or a matrix.", (k, s, a, b) => k.B.solve(k.tensor("solve", a, 1, s), k.tensor("solve", b, 2, s)), "linear algebra");
-tensorPrim("logdet", [1, 1], "(logdet A)", "log det A for symmetric positive-definite A (via Cholesky).", (k, s, a) => k.B.logdet(k.tensor("logdet", a, 1, s)), "linear algebra");
+tensorPrim(
+  "reshape",
+  [2, 2],
+  "(reshape t shape)",
+  "The same elements in a new shape.",
+  (k, s, t, sh) => k.B.reshape(k.tensor("reshape", t, 1, s), k.shapeArg("reshape", sh, 2, s)),
+);
+tensorPrim(
+  "stack",
+  [1, 2],
+  "(stack list [axis])",
+  "Stacks equal-shaped tensors (or numbers) along a new axis (default 0).",
+  (k, s, l, axis = 0) => {
+    const xs = k.list("stack", l, 1, s).map((x, i) => k.tensor("stack", x, i + 1, s));
+    if (xs.length === 0) throw k.typeError("stack", "a non-empty list", l, 1, s);
+    return k.B.stack(xs, k.index("stack", axis, 2, s));
+  },
+);
+tensorPrim(
+  "concat",
+  [1, 2],
+  "(concat list [axis])",
+  "Concatenates tensors along an existing axis (default 0).",
+  (k, s, l, axis = 0) => {
+    const xs = k.list("concat", l, 1, s).map((x, i) => k.tensor("concat", x, i + 1, s));
+    if (xs.length === 0) throw k.typeError("concat", "a non-empty list", l, 1, s);
+    return k.B.concat(xs, k.index("concat", axis, 2, s));
+  },
+);
+tensorPrim(
+  "slice",
+  [3, 3],
+  "(slice t begin size)",
+  "The block of t starting at the indices begin with extents size (-1: to the end).",
+  (k, s, t, b, z) => {
+    const begin = k.list("slice", b, 2, s).map((v) => k.index("slice", v, 2, s));
+    const size = k.list("slice", z, 3, s).map((v) => k.int("slice", v, 3, s));
+    return k.B.slice(k.tensor("slice", t, 1, s), begin, size);
+  },
+);
+tensorPrim(
+  "diag",
+  [1, 1],
+  "(diag t)",
+  "Vector → diagonal matrix; square matrix → its diagonal.",
+  (k, s, t) => k.B.diag(k.tensor("diag", t, 1, s)),
+);
+tensorPrim(
+  "cholesky",
+  [1, 1],
+  "(cholesky A)",
+  "Lower-triangular L with L·Lᵀ = A for symmetric positive-definite A.",
+  (k, s, a) => k.B.cholesky(k.tensor("cholesky", a, 1, s)),
+  "linear algebra",
+);
+tensorPrim(
+  "solve",
+  [2, 2],
+  "(solve A b)",
+  "x with A·x = b for square A; b a vector or a matrix.",
+  (k, s, a, b) => k.B.solve(k.tensor("solve", a, 1, s), k.tensor("solve", b, 2, s)),
+  "linear algebra",
+);
+tensorPrim(
+  "logdet",
+  [1, 1],
+  "(logdet A)",
+  "log det A for symmetric positive-definite A (via Cholesky).",
+  (k, s, a) => k.B.logdet(k.tensor("logdet", a, 1, s)),
+  "linear algebra",
+);
 
 /** The primitive table, in reference order. */
 export const PRIMITIVES: readonly Primitive[] = table;

@@ -59,7 +59,14 @@ export function findParams(forms: readonly Datum[]): ParamInfo[] {
   const named = new Map<NumberDatum, string>();
   const walk = (d: Datum): void => {
     if (d.type === "number") {
-      if (d.decimal) out.push({ name: named.get(d) ?? `${d.span.line}:${d.span.col}`, value: d.value, span: d.span, datum: d });
+      if (d.decimal) {
+        out.push({
+          name: named.get(d) ?? `${d.span.line}:${d.span.col}`,
+          value: d.value,
+          span: d.span,
+          datum: d,
+        });
+      }
     } else if (d.type === "list") {
       const [head, name, value] = d.items;
       if (
@@ -118,7 +125,12 @@ export interface RunOptions {
  * Calls the compiled program with parameter values and returns its value, turning a
  * host stack overflow into a `limit` error. Used inside a backend scope.
  */
-export function execute(prog: Program, rt: Runtime, params: readonly unknown[], limits?: Partial<Limits>): unknown {
+export function execute(
+  prog: Program,
+  rt: Runtime,
+  params: readonly unknown[],
+  limits?: Partial<Limits>,
+): unknown {
   const run = instantiate(prog.code, rt);
   rt.reset({ ...DEFAULT_LIMITS, ...limits });
   const index = prog.code.paramQuotes.length ? new Map(prog.params.map((p, i) => [p.datum, i])) : undefined;
@@ -157,7 +169,10 @@ export function execute(prog: Program, rt: Runtime, params: readonly unknown[], 
  */
 export function runProgram(prog: Program, backend: Backend, options: RunOptions = {}): string {
   const rt = runtimeFor(backend);
-  return backend.run((params) => rt.write(execute(prog, rt, params, options.limits)), options.theta ?? prog.theta0);
+  return backend.run(
+    (params) => rt.write(execute(prog, rt, params, options.limits)),
+    options.theta ?? prog.theta0,
+  );
 }
 
 /**
@@ -172,5 +187,8 @@ export function runProgram(prog: Program, backend: Backend, options: RunOptions 
  */
 export function valueAndGrad(prog: Program, backend: Backend, options: RunOptions = {}): ValueAndGrad {
   const rt = runtimeFor(backend);
-  return backend.valueAndGrad((params) => execute(prog, rt, params, options.limits), options.theta ?? prog.theta0);
+  return backend.valueAndGrad(
+    (params) => execute(prog, rt, params, options.limits),
+    options.theta ?? prog.theta0,
+  );
 }

@@ -10,7 +10,6 @@ import { compile, instantiate } from "./compile/compiler.ts";
 import { DEFAULT_LIMITS, type Limits } from "./compile/runtime.ts";
 import type { Backend } from "./backend/backend.ts";
 import { runtimeFor } from "./program.ts";
-import { PRIMITIVE_BY_NAME } from "./primitives.ts";
 
 /**
  * True when `text` is an incomplete datum (an open list or string), so a REPL should
@@ -21,12 +20,15 @@ export function isIncomplete(text: string): boolean {
     read(text, "<input>");
     return false;
   } catch (e) {
-    return e instanceof DmciError && /never closed|unterminated|after '.*', found end of input/.test(e.message);
+    return e instanceof DmciError &&
+      /never closed|unterminated|after '.*', found end of input/.test(e.message);
   }
 }
 
 /**
- * A REPL session over one backend. Values are returned in `write` syntax. Tensors do
+ * A REPL session over one backend. Values are returned in `write` syntax. Every input
+ * is compiled with open globals, so redefining a procedure (a primitive included) in one
+ * input changes what earlier definitions call, as in an R7RS REPL. Tensors do
  * not survive between inputs on tfjs (each input runs in its own scope), so a global
  * bound to a tensor is read back as data by later inputs only if it was made again.
  *
@@ -40,7 +42,6 @@ export function isIncomplete(text: string): boolean {
  */
 export class Session {
   private readonly globals: Record<string, unknown>;
-  private readonly redefined = new Set<string>();
   private inputs = 0;
 
   constructor(private readonly backend: Backend, private readonly limits: Limits = DEFAULT_LIMITS) {
@@ -50,16 +51,18 @@ export class Session {
   /** Evaluates every form of `text`; returns the last value written, or "" if it has none. */
   eval(text: string): string {
     const file = `<repl:${++this.inputs}>`;
-    const nodes = expandProgram(read(text, file));
-    for (const n of nodes) if (n.k === "define" && PRIMITIVE_BY_NAME.has(n.name)) this.redefined.add(n.name);
-    const code = compile(nodes, { redefined: this.redefined });
+    const code = compile(expandProgram(read(text, file)), { openGlobals: true });
     const rt = runtimeFor(this.backend);
     const run = instantiate(code, rt);
     return this.backend.run(() => {
       rt.reset(this.limits);
-      let v = run([], this.globals, []);
-      if (v instanceof rt.TC) v = rt.bounce(v);
-      return v === rt.U ? "" : rt.write(v);
+      try {
+        let v = run([], this.globals, []);
+        if (v instanceof rt.TC) v = rt.bounce(v);
+        return v === rt.U ? "" : rt.write(v);
+      } catch (e) {
+        throw rt.stackLimit(e);
+      }
     }, []);
   }
 }

@@ -84,7 +84,13 @@ export function formatNumber(x: number): string {
   return String(x);
 }
 
-const STRING_ESCAPES: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r" };
+const STRING_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\t": "\\t",
+  "\r": "\\r",
+};
 
 /** How `write` shows a backend tensor; the backend supplies it. */
 export interface TensorWriter {

@@ -25,14 +25,22 @@ export interface CompiledCode {
 }
 
 /** The entry point of compiled code bound to a runtime. */
-export type RunFn = (params: readonly unknown[], globals: Record<string, unknown>, quotes: readonly unknown[]) => unknown;
+export type RunFn = (
+  params: readonly unknown[],
+  globals: Record<string, unknown>,
+  quotes: readonly unknown[],
+) => unknown;
 
 /** Options of `compile`. */
 export interface CompileOptions {
   /** Decimal literals that are parameters (by datum identity), for quoted data. */
   readonly params?: ReadonlyMap<NumberDatum, number>;
-  /** Global names assumed redefined elsewhere (REPL): calls to them are not inlined as primitives. */
-  readonly redefined?: ReadonlySet<string>;
+  /**
+   * Globals may be redefined by code compiled later (the REPL): then no call is inlined as a
+   * primitive and no global procedure's tail calls to its own name become a loop, so a later
+   * redefinition reaches every earlier caller, as in R7RS.
+   */
+  readonly openGlobals?: boolean;
 }
 
 /** Number of times `compile` has run in this process (tests count compilations). */
@@ -73,10 +81,17 @@ interface Binding {
   readonly js: string;
   /** Bound to a lambda and never assigned: calls need no procedure check. */
   readonly lambda: LambdaNode | null;
+  /**
+   * A `letrec` variable referenced from that letrec's initialisers, where it may not be
+   * initialised yet: each reference checks (R7RS makes such a use an error).
+   */
+  readonly uninit?: boolean;
 }
 type Scope = ReadonlyMap<string, Binding>;
 
-type Dest = { readonly kind: "return" } | { readonly kind: "assign"; readonly to: string } | { readonly kind: "drop" };
+type Dest = { readonly kind: "return" } | { readonly kind: "assign"; readonly to: string } | {
+  readonly kind: "drop";
+};
 const RETURN: Dest = { kind: "return" };
 const DROP: Dest = { kind: "drop" };
 
@@ -84,7 +99,11 @@ const DROP: Dest = { kind: "drop" };
 interface Fn {
   lines: string[];
   /** The binding of the procedure itself (local) or its global name, for self tail calls. */
-  readonly self: { readonly binding: Binding | null; readonly global: string | null; readonly params: readonly string[] } | null;
+  readonly self: {
+    readonly binding: Binding | null;
+    readonly global: string | null;
+    readonly params: readonly string[];
+  } | null;
   /** True once a self tail call was emitted (the body is then wrapped in a loop). */
   looped: boolean;
 }
@@ -156,7 +175,6 @@ class Compiler {
       if (count > 1) this.unstableGlobals.add(name);
     }
     for (const name of this.assigned) this.unstableGlobals.add(name);
-    for (const name of options.redefined ?? []) this.unstableGlobals.add(name);
   }
 
   program(): CompiledCode {
@@ -196,7 +214,10 @@ class Compiler {
 
   /** The primitive a callee names, if it is a global primitive no one redefines. */
   private knownPrim(n: Node, scope: Scope): string | null {
-    if (n.k !== "ref" || scope.has(n.name) || this.definedGlobals.has(n.name) || this.unstableGlobals.has(n.name)) {
+    if (
+      n.k !== "ref" || this.options.openGlobals || scope.has(n.name) || this.definedGlobals.has(n.name) ||
+      this.unstableGlobals.has(n.name)
+    ) {
       return null;
     }
     return PRIMITIVE_BY_NAME.has(n.name) ? n.name : null;
@@ -253,16 +274,24 @@ class Compiler {
         return;
       }
       case "letrec": {
+        // Initialisers run in order; lambdas run nothing, so before the first initialiser that
+        // is not a lambda every variable is initialised, and only later ones need checks.
+        const firstRun = n.values.findIndex((v) => v.k !== "lambda");
+        const init = new Map(scope);
         const inner = new Map(scope);
         const js = n.names.map((name) => this.fresh(`v_${mangle(name)}_`));
         n.names.forEach((name, i) => {
           const v = n.values[i];
-          inner.set(name, { js: js[i], lambda: v.k === "lambda" && !this.assigned.has(name) ? v : null });
+          const lambda = v.k === "lambda" && !this.assigned.has(name) ? v : null;
+          inner.set(name, { js: js[i], lambda });
+          init.set(name, { js: js[i], lambda, uninit: firstRun >= 0 && i >= firstRun });
         });
         fn.lines.push(`let ${js.join(", ")};`);
         n.values.forEach((v, i) => {
-          const b = inner.get(n.names[i])!;
-          const value = v.k === "lambda" ? this.lambda(v, inner, b.lambda ? b : null, null) : this.expr(v, inner, fn);
+          const b = init.get(n.names[i])!;
+          const value = v.k === "lambda"
+            ? this.lambda(v, init, b.lambda ? b : null, null)
+            : this.expr(v, init, fn);
           fn.lines.push(`${js[i]} = ${value};`);
         });
         this.stmt(n.body, dest, inner, fn);
@@ -274,13 +303,16 @@ class Compiler {
         if (b) fn.lines.push(`${b.js} = ${value};`);
         else {
           const g = JSON.stringify(n.name);
-          fn.lines.push(`if (G[${g}] === undefined) R.unbound(${g}, ${this.site(n.span)});`, `G[${g}] = ${value};`);
+          fn.lines.push(
+            `if (G[${g}] === undefined) R.unbound(${g}, ${this.site(n.span)});`,
+            `G[${g}] = ${value};`,
+          );
         }
         this.deliver("R.U", dest, fn);
         return;
       }
       case "define": {
-        const stable = !this.unstableGlobals.has(n.name);
+        const stable = !this.unstableGlobals.has(n.name) && !this.options.openGlobals;
         const value = n.value.k === "lambda"
           ? this.lambda(n.value, scope, null, stable ? n.name : null)
           : this.expr(n.value, scope, fn);
@@ -313,6 +345,7 @@ class Compiler {
         return this.quote(n.datum);
       case "ref": {
         const b = scope.get(n.name);
+        if (b?.uninit) return `(${b.js} ?? R.uninit(${JSON.stringify(n.name)}, ${this.site(n.span)}))`;
         if (b) return b.js;
         if (this.knownPrim(n, scope)) return this.procRef(n.name);
         const g = JSON.stringify(n.name);
@@ -407,7 +440,9 @@ class Compiler {
       const site = this.site(n.span);
       if (n.args.length < p.arity[0] || n.args.length > p.arity[1]) {
         // A wrong argument count is a run-time error (R7RS), raised when the call is reached.
-        fn.lines.push(`R.arityError(${JSON.stringify(prim)}, ${p.arity[0]}, ${p.arity[1]}, ${n.args.length}, ${site});`);
+        fn.lines.push(
+          `R.arityError(${JSON.stringify(prim)}, ${p.arity[0]}, ${p.arity[1]}, ${n.args.length}, ${site});`,
+        );
         return "R.U";
       }
       const args = this.args(n.args, scope, fn);
@@ -440,7 +475,9 @@ class Compiler {
     }
     // A variable bound to a lambda and never assigned holds a procedure: no check needed.
     if (!known) {
-      fn.lines.push(`if (typeof ${parts[0]} !== "function") R.notProcedure(${parts[0]}, ${this.site(n.span)});`);
+      fn.lines.push(
+        `if (typeof ${parts[0]} !== "function") R.notProcedure(${parts[0]}, ${this.site(n.span)});`,
+      );
     }
     return parts;
   }
@@ -464,7 +501,14 @@ class Compiler {
         return;
       }
     }
-    if (this.knownPrim(n.fn, scope)) {
+    const prim = this.knownPrim(n.fn, scope);
+    if (prim === "apply" && n.args.length >= 2) {
+      // (apply f … l) in tail position is a tail call of f.
+      const args = this.args(n.args, scope, fn);
+      fn.lines.push(`return R.applyTail(${this.site(n.span)}, ${args.join(", ")});`);
+      return;
+    }
+    if (prim) {
       fn.lines.push(`return ${this.call(n, scope, fn)};`);
       return;
     }

@@ -6,12 +6,12 @@
  */
 import { DmciError, type Span } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
-import { type Procedure, UNSPECIFIED, write } from "../values.ts";
+import { listToArray, type Procedure, UNSPECIFIED, write } from "../values.ts";
 import { makePrimitives, type PrimFn, PRIMITIVES, tensorWriter } from "../primitives.ts";
 
 /** A pending tail call: the trampoline applies `f` to `args` after the caller's frame is gone. */
 export class TailCall {
-  constructor(readonly f: unknown, readonly args: unknown[], readonly site: Span) {}
+  constructor(readonly f: unknown, readonly args: unknown[], readonly site: Span | undefined) {}
 }
 
 /** Limits of one run. */
@@ -50,16 +50,26 @@ export class Runtime {
   readonly procs: Record<string, Procedure>;
 
   constructor(readonly backend: Backend) {
-    this.prims = makePrimitives({ backend, call: (f, args, site) => this.call(f, args, site), write: (v) => this.write(v) });
+    this.prims = makePrimitives({
+      backend,
+      call: (f, args, site) => this.call(f, args, site),
+      write: (v) => this.write(v),
+    });
     this.procs = Object.create(null);
     for (const p of PRIMITIVES) {
       const fn = this.prims[p.name];
       const [min, max] = p.arity;
       const rt = this;
-      const proc = function (...args: unknown[]): unknown {
-        if (args.length < min || args.length > max) rt.arityError(p.name, min, max, args.length, rt.site);
-        return fn(rt.site, ...args);
-      } as Procedure;
+      // `apply` as a value still makes a tail call: callers of procedure values bounce TailCalls.
+      const proc = p.name === "apply"
+        ? function (...args: unknown[]): unknown {
+          if (args.length < min) rt.arityError(p.name, min, max, args.length, rt.site);
+          return rt.applyTail(rt.site, args[0], ...args.slice(1));
+        } as Procedure
+        : function (...args: unknown[]): unknown {
+          if (args.length < min || args.length > max) rt.arityError(p.name, min, max, args.length, rt.site);
+          return fn(rt.site, ...args);
+        } as Procedure;
       proc.procName = p.name;
       this.procs[p.name] = proc;
     }
@@ -83,6 +93,16 @@ export class Runtime {
       t = f(...t.args);
     }
     return t;
+  }
+
+  /**
+   * `(apply f x … l)` as a tail call: the TailCall of f, for the caller to bounce. Bad
+   * arguments go to the `apply` primitive, which reports them.
+   */
+  applyTail(site: Span | undefined, f: unknown, ...xs: unknown[]): unknown {
+    const last = listToArray(xs[xs.length - 1]);
+    if (typeof f !== "function" || last === undefined) return this.prims.apply(site, f, ...xs);
+    return new TailCall(f, [...xs.slice(0, -1), ...last], site);
   }
 
   /** Calls a procedure value from a primitive (map, apply, …) and returns its value. */
@@ -115,6 +135,29 @@ export class Runtime {
   /** Throws for a reference to an unbound global. */
   unbound(name: string, span: Span): never {
     throw new DmciError("unbound", `unbound variable: ${name}`, span);
+  }
+
+  /** Throws for a use of a `letrec` (or internal define) variable before its initialiser ran. */
+  uninit(name: string, span: Span): never {
+    throw new DmciError(
+      "unbound",
+      `variable ${name} used before its definition was evaluated (letrec or internal define)`,
+      span,
+    );
+  }
+
+  /**
+   * The `limit` error for a host stack overflow caught from a run, or `e` itself for any
+   * other error: deep non-tail recursion must never crash the host.
+   */
+  stackLimit(e: unknown): unknown {
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) return e;
+    return new DmciError(
+      "limit",
+      `host stack exhausted at recursion depth ${this.depth} (non-tail recursion too deep; run deno with ` +
+        `--v8-flags=--stack-size=8000, or lower the maxDepth limit to get this error earlier)`,
+      this.site,
+    );
   }
 
   /** Throws for a call of a value that is not a procedure. */

@@ -8,7 +8,11 @@ import { DmciError, type Span } from "../errors.ts";
 import { type Datum, isSymbol, type ListDatum, type NumberDatum, type SymbolDatum } from "../read/datum.ts";
 import type { LambdaNode, Node } from "./core.ts";
 
-/** The special forms of the language; a locally bound variable of the same name shadows them. */
+/**
+ * The special forms of the language. As in R7RS, a local variable of the same name (a
+ * formal, a `let` or internal-define binding) shadows one; a top-level `define` of one
+ * is a syntax error (there is no way to get the special form back in a program).
+ */
 export const SPECIAL_FORMS: ReadonlySet<string> = new Set([
   "quote",
   "if",
@@ -98,7 +102,7 @@ class Expander {
       if (head === "begin") {
         for (const sub of (d as ListDatum).items.slice(1)) visit(sub);
       } else if (head === "define") {
-        const { name, value, span } = this.define(d as ListDatum, EMPTY_SCOPE);
+        const { name, value, span } = this.define(d as ListDatum, EMPTY_SCOPE, true);
         out.push({ k: "define", name, value, span });
       } else out.push(this.expr(d, EMPTY_SCOPE));
     };
@@ -118,7 +122,9 @@ class Expander {
     switch (d.type) {
       case "number": {
         const index = d.decimal ? this.params?.get(d) : undefined;
-        return index === undefined ? { k: "const", value: d.value, span: d.span } : { k: "param", index, span: d.span };
+        return index === undefined
+          ? { k: "const", value: d.value, span: d.span }
+          : { k: "param", index, span: d.span };
       }
       case "boolean":
       case "string":
@@ -166,7 +172,12 @@ class Expander {
       case "set!": {
         this.arity(d, 2, 2);
         const target = d.items[1];
-        if (target.type !== "symbol") syntaxError(`set!: expected a variable name, got ${show(target)}`, target);
+        if (target.type !== "symbol") {
+          syntaxError(`set!: expected a variable name, got ${show(target)}`, target);
+        }
+        if (SPECIAL_FORMS.has(target.name) && !scope.has(target.name)) {
+          syntaxError(`set!: '${target.name}' is a special form, not a variable`, target);
+        }
         return { k: "set", name: target.name, value: this.expr(d.items[2], scope), span: d.span };
       }
       case "lambda":
@@ -221,44 +232,58 @@ class Expander {
   }
 
   /** `(define name e)` or `(define (name . formals) body…)`, as name and expanded value. */
-  private define(d: ListDatum, scope: Scope): { name: string; value: Node; span: Span } {
+  private define(d: ListDatum, scope: Scope, topLevel: boolean): { name: string; value: Node; span: Span } {
     if (d.tail !== null || d.items.length < 2) syntaxError(`define: malformed definition ${show(d)}`, d);
     const target = d.items[1];
     if (target.type === "symbol") {
       if (d.items.length !== 3) syntaxError(`define: expected a name and one expression, got ${show(d)}`, d);
-      this.checkBindable(target);
+      if (topLevel) this.checkGlobal(target);
       const value = this.expr(d.items[2], withNames(scope, [target.name]));
       return { name: target.name, value: this.named(value, target.name), span: d.span };
     }
     if (target.type === "list" && target.items.length > 0 && target.items[0].type === "symbol") {
       if (d.items.length < 3) syntaxError(`define: procedure ${show(target)} has no body`, d);
       const name = target.items[0] as SymbolDatum;
-      this.checkBindable(name);
+      if (topLevel) this.checkGlobal(name);
       const formals: Datum = { ...target, items: target.items.slice(1), span: target.span };
       const inner = withNames(scope, [name.name]);
-      return { name: name.name, value: this.lambda(formals, d.items.slice(2), inner, name.name, d.span), span: d.span };
+      return {
+        name: name.name,
+        value: this.lambda(formals, d.items.slice(2), inner, name.name, d.span),
+        span: d.span,
+      };
     }
     return syntaxError(`define: expected a name or (name formals…), got ${show(target)}`, target);
   }
 
-  private checkBindable(s: SymbolDatum): void {
-    if (SPECIAL_FORMS.has(s.name)) syntaxError(`cannot bind the special form name '${s.name}'`, s);
+  /** A global cannot take a special form's name: top-level forms are expanded with no scope to shadow it. */
+  private checkGlobal(s: SymbolDatum): void {
+    if (SPECIAL_FORMS.has(s.name)) {
+      syntaxError(
+        `cannot define the special form name '${s.name}' at top level (a local binding may shadow it)`,
+        s,
+      );
+    }
   }
 
   private named(value: Node, name: string): Node {
     return value.k === "lambda" && value.name === null ? { ...value, name } : value;
   }
 
-  private lambda(formals: Datum, body: readonly Datum[], scope: Scope, name: string | null, span: Span): LambdaNode {
+  private lambda(
+    formals: Datum,
+    body: readonly Datum[],
+    scope: Scope,
+    name: string | null,
+    span: Span,
+  ): LambdaNode {
     const params: string[] = [];
     let rest: string | null = null;
     if (formals.type === "symbol") {
-      this.checkBindable(formals);
       rest = formals.name;
     } else if (formals.type === "list") {
       for (const p of formals.items) {
         if (p.type !== "symbol") syntaxError(`lambda: formal parameter must be a symbol, got ${show(p)}`, p);
-        this.checkBindable(p);
         if (params.includes(p.name)) syntaxError(`lambda: duplicate parameter '${p.name}'`, p);
         params.push(p.name);
       }
@@ -266,7 +291,6 @@ class Expander {
         if (formals.tail.type !== "symbol") {
           syntaxError(`lambda: rest parameter must be a symbol, got ${show(formals.tail)}`, formals.tail);
         }
-        this.checkBindable(formals.tail);
         rest = formals.tail.name;
       }
     } else syntaxError(`lambda: expected a list of formals or a symbol, got ${show(formals)}`, formals);
@@ -283,7 +307,9 @@ class Expander {
       if (kw === "begin" && exprs.length === 0) {
         for (const sub of (d as ListDatum).items.slice(1)) visit(sub);
       } else if (kw === "define") {
-        if (exprs.length > 0) syntaxError("define: definitions must come before the expressions of a body", d);
+        if (exprs.length > 0) {
+          syntaxError("define: definitions must come before the expressions of a body", d);
+        }
         defs.push(d as ListDatum);
       } else exprs.push(d);
     };
@@ -297,13 +323,19 @@ class Expander {
       return s.name;
     });
     const inner = withNames(scope, names);
-    const values = defs.map((d) => this.define(d, inner).value);
+    const values = defs.map((d) => this.define(d, inner, false).value);
     return { k: "letrec", names, values, body: this.sequence(exprs, inner, span), span };
   }
 
   /** Bindings `((name init) …)` as names and init datums. */
-  private bindings(d: Datum, form: string, requireInit = true): { names: SymbolDatum[]; inits: Datum[]; rest: Datum[][] } {
-    if (d.type !== "list" || d.tail !== null) syntaxError(`${form}: expected a list of bindings, got ${show(d)}`, d);
+  private bindings(
+    d: Datum,
+    form: string,
+    requireInit = true,
+  ): { names: SymbolDatum[]; inits: Datum[]; rest: Datum[][] } {
+    if (d.type !== "list" || d.tail !== null) {
+      syntaxError(`${form}: expected a list of bindings, got ${show(d)}`, d);
+    }
     const names: SymbolDatum[] = [];
     const inits: Datum[] = [];
     const rest: Datum[][] = [];
@@ -318,8 +350,9 @@ class Expander {
         syntaxError(`${form}: expected a binding (name expression), got ${show(b)}`, b);
       }
       const name = b.items[0] as SymbolDatum;
-      this.checkBindable(name);
-      if (names.some((n) => n.name === name.name)) syntaxError(`${form}: duplicate binding of '${name.name}'`, name);
+      if (names.some((n) => n.name === name.name)) {
+        syntaxError(`${form}: duplicate binding of '${name.name}'`, name);
+      }
       names.push(name);
       inits.push(b.items[1]);
       rest.push(b.items.slice(2));
@@ -333,14 +366,19 @@ class Expander {
       // Named let: (let loop ((v init) …) body) = ((letrec ((loop (lambda (v …) body))) loop) init …)
       if (d.items.length < 4) syntaxError(`let: named let needs bindings and a body, got ${show(d)}`, d);
       const loop = d.items[1] as SymbolDatum;
-      this.checkBindable(loop);
       const { names, inits } = this.bindings(d.items[2], "let");
       const formals: Datum = { type: "list", items: names, tail: null, span: d.items[2].span };
       const inner = withNames(scope, [loop.name]);
       const fn = this.lambda(formals, d.items.slice(3), inner, loop.name, d.span);
       return {
         k: "call",
-        fn: { k: "letrec", names: [loop.name], values: [fn], body: { k: "ref", name: loop.name, span: loop.span }, span: d.span },
+        fn: {
+          k: "letrec",
+          names: [loop.name],
+          values: [fn],
+          body: { k: "ref", name: loop.name, span: loop.span },
+          span: d.span,
+        },
         args: inits.map((i) => this.expr(i, scope)),
         span: d.span,
       };
@@ -359,7 +397,9 @@ class Expander {
   private letStar(d: ListDatum, scope: Scope): Node {
     if (d.items.length < 3) syntaxError(`let*: expected bindings and a body, got ${show(d)}`, d);
     const b = d.items[1];
-    if (b.type !== "list" || b.tail !== null) syntaxError(`let*: expected a list of bindings, got ${show(b)}`, b);
+    if (b.type !== "list" || b.tail !== null) {
+      syntaxError(`let*: expected a list of bindings, got ${show(b)}`, b);
+    }
     const go = (i: number, sc: Scope): Node => {
       if (i === b.items.length) return this.body(d.items.slice(2), sc, d.span);
       const one: ListDatum = { type: "list", items: [b.items[i]], tail: null, span: b.items[i].span };
@@ -410,16 +450,34 @@ class Expander {
         // (cond (test) …): the value of test when true.
         const t = this.temp("cond");
         const ref: Node = { k: "ref", name: t, span: c.span };
-        return { k: "let", names: [t], values: [test], body: { k: "if", test: ref, then: ref, else: go(i + 1), span: c.span }, span: c.span };
+        return {
+          k: "let",
+          names: [t],
+          values: [test],
+          body: { k: "if", test: ref, then: ref, else: go(i + 1), span: c.span },
+          span: c.span,
+        };
       }
       if (isSymbol(c.items[1], "=>") && !scope.has("=>")) {
         if (c.items.length !== 3) syntaxError(`cond: expected (test => receiver), got ${show(c)}`, c);
         const t = this.temp("cond");
         const ref: Node = { k: "ref", name: t, span: c.span };
         const call: Node = { k: "call", fn: this.expr(c.items[2], scope), args: [ref], span: c.span };
-        return { k: "let", names: [t], values: [test], body: { k: "if", test: ref, then: call, else: go(i + 1), span: c.span }, span: c.span };
+        return {
+          k: "let",
+          names: [t],
+          values: [test],
+          body: { k: "if", test: ref, then: call, else: go(i + 1), span: c.span },
+          span: c.span,
+        };
       }
-      return { k: "if", test, then: this.sequence(c.items.slice(1), scope, c.span), else: go(i + 1), span: c.span };
+      return {
+        k: "if",
+        test,
+        then: this.sequence(c.items.slice(1), scope, c.span),
+        else: go(i + 1),
+        span: c.span,
+      };
     };
     return go(0);
   }
@@ -454,7 +512,13 @@ class Expander {
         span: datum.span,
       }));
       const test = tests.reduceRight<Node>(
-        (acc, t) => ({ k: "if", test: t, then: { k: "const", value: true, span: c.span }, else: acc, span: c.span }),
+        (acc, t) => ({
+          k: "if",
+          test: t,
+          then: { k: "const", value: true, span: c.span },
+          else: acc,
+          span: c.span,
+        }),
         { k: "const", value: false, span: c.span },
       );
       return { k: "if", test, then: body, else: go(i + 1), span: c.span };
@@ -466,7 +530,13 @@ class Expander {
     if (args.length === 0) return { k: "const", value: true, span };
     const first = this.expr(args[0], scope);
     if (args.length === 1) return first;
-    return { k: "if", test: first, then: this.and(args.slice(1), scope, span), else: { k: "const", value: false, span }, span };
+    return {
+      k: "if",
+      test: first,
+      then: this.and(args.slice(1), scope, span),
+      else: { k: "const", value: false, span },
+      span,
+    };
   }
 
   private or(args: readonly Datum[], scope: Scope, span: Span): Node {
@@ -475,7 +545,13 @@ class Expander {
     if (args.length === 1) return first;
     const t = this.temp("or");
     const ref: Node = { k: "ref", name: t, span };
-    return { k: "let", names: [t], values: [first], body: { k: "if", test: ref, then: ref, else: this.or(args.slice(1), scope, span), span }, span };
+    return {
+      k: "let",
+      names: [t],
+      values: [first],
+      body: { k: "if", test: ref, then: ref, else: this.or(args.slice(1), scope, span), span },
+      span,
+    };
   }
 
   /** `(do ((var init step) …) (test result …) command …)` as a named-let loop. */
@@ -483,7 +559,9 @@ class Expander {
     if (d.items.length < 3) syntaxError(`do: expected bindings and (test result …), got ${show(d)}`, d);
     const { names, inits, rest } = this.bindings(d.items[1], "do", true);
     for (let i = 0; i < rest.length; i++) {
-      if (rest[i].length > 1) syntaxError(`do: expected (variable init [step]), got too many parts`, names[i]);
+      if (rest[i].length > 1) {
+        syntaxError(`do: expected (variable init [step]), got too many parts`, names[i]);
+      }
     }
     const exit = d.items[2];
     if (exit.type !== "list" || exit.tail !== null || exit.items.length === 0) {
@@ -492,7 +570,9 @@ class Expander {
     const loop = this.temp("do");
     const ns = names.map((n) => n.name);
     const inner = withNames(scope, ns);
-    const steps: Node[] = names.map((n, i) => rest[i].length ? this.expr(rest[i][0], inner) : { k: "ref", name: n.name, span: n.span });
+    const steps: Node[] = names.map((n, i) =>
+      rest[i].length ? this.expr(rest[i][0], inner) : { k: "ref", name: n.name, span: n.span }
+    );
     const result: Node = exit.items.length > 1
       ? this.sequence(exit.items.slice(1), inner, exit.span)
       : { k: "const", value: "unspecified", span: exit.span };
@@ -508,7 +588,13 @@ class Expander {
     const fn: Node = { k: "lambda", params: ns, rest: null, body, name: "do", span: d.span };
     return {
       k: "call",
-      fn: { k: "letrec", names: [loop], values: [fn], body: { k: "ref", name: loop, span: d.span }, span: d.span },
+      fn: {
+        k: "letrec",
+        names: [loop],
+        values: [fn],
+        body: { k: "ref", name: loop, span: d.span },
+        span: d.span,
+      },
       args: inits.map((i) => this.expr(i, scope)),
       span: d.span,
     };

@@ -48,7 +48,8 @@ export function containsParam(d: Datum, isParam: (d: NumberDatum) => boolean): b
     case "number":
       return d.decimal && isParam(d);
     case "list":
-      return d.items.some((x) => containsParam(x, isParam)) || (d.tail !== null && containsParam(d.tail, isParam));
+      return d.items.some((x) => containsParam(x, isParam)) ||
+        (d.tail !== null && containsParam(d.tail, isParam));
     default:
       return false;
   }
