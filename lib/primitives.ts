@@ -139,6 +139,10 @@ class Kit {
   /** Re-raises a backend failure as a `type` error of this primitive at this site. */
   rethrow(e: unknown, name: string, site: Span | undefined): never {
     if (e instanceof DmciError) {
+      // A backend names its own op (`mul`); the user wrote `*`, so name that too.
+      if (!e.message.startsWith(`${name}:`)) {
+        throw new DmciError(e.kind, `${name}: ${e.message}`, e.span ?? site, e.irritants);
+      }
       if (!e.span) e.span = site;
       throw e;
     }
@@ -306,6 +310,8 @@ function variadicArith(name: string, op: BinaryOp, unit: number, doc: string): v
         if (xs.length === 0) return unit;
         if (xs.length === 1) {
           if (op === "add" || op === "mul") return k.num(name, xs[0], 1, site);
+          // (- x) negates, so that (- 0.0) is -0.0 as in R7RS; 0 - x would give 0.
+          if (op === "sub") return k.unary("neg", name, xs[0], site);
           return k.binary(op, name, unit, xs[0], site);
         }
         let acc = xs[0];

@@ -16,7 +16,9 @@ type Rule = (
 /** Sums g over the axes along which `shape` was broadcast to g's shape, and gives it `shape`. */
 function unbroadcast(g: tf.Tensor, shape: readonly number[]): tf.Tensor {
   const axes = tf.broadcast_util.getReductionAxes(shape as number[], g.shape);
-  const r = axes.length > 0 ? tf.sum(g, axes) : g;
+  // A fresh tensor even when nothing is summed: tfjs disposes partial gradient sums, and
+  // one tensor object handed to two inputs (x + x) would be disposed under the other.
+  const r = axes.length > 0 ? tf.sum(g, axes) : tf.clone(g);
   return r.shape.length === shape.length && r.shape.every((d, i) => d === shape[i])
     ? r
     : tf.reshape(r, shape.slice());
