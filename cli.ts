@@ -10,6 +10,7 @@ import { backendByName, DEFAULT_BACKEND } from "./lib/backend/select.ts";
 import { loadProgram, runProgram } from "./lib/program.ts";
 import { isIncomplete, Session } from "./lib/session.ts";
 import { DEFAULT_LIMITS, type Limits } from "./lib/compile/runtime.ts";
+import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
 
 const USAGE = `dmci — differentiable meta-circular interpretation
 
@@ -18,6 +19,8 @@ usage: deno run -A cli.ts COMMAND [options]
 commands:
   run FILE.scm     print the value of the program's last expression (Scheme write syntax)
   repl             read-eval-print loop
+  verify PATH…     value and gradient, direct vs through the evaluator vs central differences
+                   (--seeds N: seed 0 is the literals as written; see verify --help)
 
 options:
   --backend NAME   tfjs (default), tfjs-wasm or f64
@@ -111,7 +114,12 @@ async function replCommand(args: string[]): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { run: runCommand, repl: replCommand };
+/** Each handler returns its exit code (or nothing for 0). */
+const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
+  run: runCommand,
+  repl: replCommand,
+  verify: verifyCommand,
+};
 
 /** Runs the CLI with the given arguments; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -125,11 +133,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!handler) throw new UsageError(`unknown command '${command}'`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(USAGE);
+      console.log(command === "verify" ? VERIFY_USAGE : USAGE);
       return 0;
     }
-    await handler(rest);
-    return 0;
+    return (await handler(rest)) ?? 0;
   } catch (e) {
     if (
       e instanceof UsageError ||

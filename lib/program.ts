@@ -131,6 +131,12 @@ export function execute(
   params: readonly unknown[],
   limits?: Partial<Limits>,
 ): unknown {
+  if (params.length !== prog.params.length) {
+    throw new DmciError(
+      "type",
+      `${prog.file}: θ has ${params.length} value(s) but the program has ${prog.params.length} parameter(s)`,
+    );
+  }
   const run = instantiate(prog.code, rt);
   rt.reset({ ...DEFAULT_LIMITS, ...limits });
   const index = prog.code.paramQuotes.length ? new Map(prog.params.map((p, i) => [p.datum, i])) : undefined;
@@ -146,15 +152,7 @@ export function execute(
     if (v instanceof rt.TC) v = rt.bounce(v);
     return v;
   } catch (e) {
-    if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      throw new DmciError(
-        "limit",
-        `host stack exhausted at recursion depth ${rt.depth} (non-tail recursion too deep; run deno with ` +
-          `--v8-flags=--stack-size=8000, or lower the maxDepth limit to get this error earlier)`,
-        rt.site,
-      );
-    }
-    throw e;
+    throw rt.stackLimit(e);
   }
 }
 

@@ -129,8 +129,12 @@ class Compiler {
   /** Globals that are defined more than once or assigned: neither inlined nor loop-optimised. */
   private readonly unstableGlobals = new Set<string>();
   private readonly definedGlobals = new Set<string>();
+  /** Stable globals defined by a lambda: once bound they hold a procedure. */
+  private readonly lambdaGlobals = new Set<string>();
   /** Names assigned by set! anywhere (conservatively, by name). */
   private readonly assigned = new Set<string>();
+  /** JS names of local variables that set! may assign; other locals and temporaries never change. */
+  private readonly mutableJs = new Set<string>();
 
   constructor(private readonly nodes: readonly Node[], private readonly options: CompileOptions) {
     const defineCount = new Map<string, number>();
@@ -138,6 +142,7 @@ class Compiler {
       switch (n.k) {
         case "define":
           defineCount.set(n.name, (defineCount.get(n.name) ?? 0) + 1);
+          if (n.value.k === "lambda") this.lambdaGlobals.add(n.name);
           visit(n.value);
           break;
         case "set":
@@ -175,6 +180,9 @@ class Compiler {
       if (count > 1) this.unstableGlobals.add(name);
     }
     for (const name of this.assigned) this.unstableGlobals.add(name);
+    for (const name of this.lambdaGlobals) {
+      if (this.unstableGlobals.has(name) || options.openGlobals) this.lambdaGlobals.delete(name);
+    }
   }
 
   program(): CompiledCode {
@@ -200,6 +208,13 @@ class Compiler {
 
   private fresh(hint: string): string {
     return `${hint}${++this.counter}`;
+  }
+
+  /** A fresh JS name for the local variable `name`. */
+  private local(name: string): string {
+    const js = this.fresh(`v_${mangle(name)}_`);
+    if (this.assigned.has(name)) this.mutableJs.add(js);
+    return js;
   }
 
   private site(span: Span): string {
@@ -261,7 +276,7 @@ class Compiler {
         const inner = new Map(scope);
         const decls: string[] = [];
         n.values.forEach((v, i) => {
-          const js = this.fresh(`v_${mangle(n.names[i])}_`);
+          const js = this.local(n.names[i]);
           // Each value is evaluated (and declared) before the next, left to right.
           fn.lines.push(`let ${js} = ${this.expr(v, scope, fn)};`);
           decls.push(js);
@@ -279,7 +294,7 @@ class Compiler {
         const firstRun = n.values.findIndex((v) => v.k !== "lambda");
         const init = new Map(scope);
         const inner = new Map(scope);
-        const js = n.names.map((name) => this.fresh(`v_${mangle(name)}_`));
+        const js = n.names.map((name) => this.local(name));
         n.names.forEach((name, i) => {
           const v = n.values[i];
           const lambda = v.k === "lambda" && !this.assigned.has(name) ? v : null;
@@ -409,7 +424,8 @@ class Compiler {
 
   /**
    * Argument expressions, evaluated left to right: when a later argument needs
-   * statements, the earlier ones are first saved in temporaries.
+   * statements, the earlier ones that those statements could change (globals, locals
+   * that set! assigns, calls) are first saved in temporaries.
    */
   private args(nodes: readonly Node[], scope: Scope, fn: Fn): string[] {
     const out: string[] = [];
@@ -419,7 +435,7 @@ class Compiler {
       if (fn.lines.length > mark) {
         const saves: string[] = [];
         for (let i = 0; i < out.length; i++) {
-          if (!isLiteral(out[i])) {
+          if (!isLiteral(out[i]) && !(JS_IDENT.test(out[i]) && !this.mutableJs.has(out[i]))) {
             const t = this.fresh("a");
             saves.push(`const ${t} = ${out[i]};`);
             out[i] = t;
@@ -467,18 +483,19 @@ class Compiler {
   /** Callee and argument expressions of a call through a procedure value; the callee is checked. */
   private callParts(n: Node & { k: "call" }, scope: Scope, fn: Fn): string[] {
     const parts = this.args([n.fn, ...n.args], scope, fn);
-    const known = n.fn.k === "ref" && scope.get(n.fn.name)?.lambda;
+    // A variable bound to a lambda and never assigned holds a procedure (a global one once it
+    // is bound at all, which its reference checks): no check, and no temporary for it.
+    const known = n.fn.k === "ref" &&
+      (scope.has(n.fn.name) ? scope.get(n.fn.name)!.lambda !== null : this.lambdaGlobals.has(n.fn.name));
+    if (known) return parts;
     if (!JS_IDENT.test(parts[0])) {
       const t = this.fresh("f");
       fn.lines.push(`const ${t} = ${parts[0]};`);
       parts[0] = t;
     }
-    // A variable bound to a lambda and never assigned holds a procedure: no check needed.
-    if (!known) {
-      fn.lines.push(
-        `if (typeof ${parts[0]} !== "function") R.notProcedure(${parts[0]}, ${this.site(n.span)});`,
-      );
-    }
+    fn.lines.push(
+      `if (typeof ${parts[0]} !== "function") R.notProcedure(${parts[0]}, ${this.site(n.span)});`,
+    );
     return parts;
   }
 
@@ -522,12 +539,12 @@ class Compiler {
    */
   private lambda(n: LambdaNode, scope: Scope, binding: Binding | null, global: string | null): string {
     const inner = new Map(scope);
-    const params = n.params.map((p) => this.fresh(`v_${mangle(p)}_`));
+    const params = n.params.map((p) => this.local(p));
     n.params.forEach((p, i) => inner.set(p, { js: params[i], lambda: null }));
     const entry = params.map((p) => `${p}$`);
     let rest: string | null = null;
     if (n.rest !== null) {
-      rest = this.fresh(`v_${mangle(n.rest)}_`);
+      rest = this.local(n.rest);
       inner.set(n.rest, { js: rest, lambda: null });
     }
     const loopable = n.rest === null && (binding !== null || global !== null);
@@ -537,9 +554,11 @@ class Compiler {
     const count = n.rest === null
       ? `if (arguments.length !== ${params.length}) R.arity(${name}, ${params.length}, false, arguments.length);`
       : `if (arguments.length < ${params.length}) R.arity(${name}, ${params.length}, true, arguments.length);`;
-    const formals = [...entry, ...(rest ? [`...${rest}$`] : [])].join(", ");
+    // A self loop rebinds the parameters on each iteration (closures capture one iteration's
+    // values); otherwise the JS parameters are the variables (a smaller frame: deeper recursion).
+    const formals = [...(fn.looped ? entry : params), ...(rest ? [`...${rest}$`] : [])].join(", ");
     const bind = [
-      ...params.map((p, i) => `let ${p} = ${entry[i]};`),
+      ...(fn.looped ? params.map((p, i) => `let ${p} = ${entry[i]};`) : []),
       ...(rest ? [`let ${rest} = R.prims.list(undefined, ...${rest}$);`] : []),
     ];
     const jsName = `s_${mangle(n.name ?? "lambda")}`;

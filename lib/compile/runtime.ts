@@ -22,7 +22,11 @@ export interface Limits {
   readonly maxDepth: number;
 }
 
-/** Defaults: 10⁸ steps; depth 10⁵ (the host stack is the tighter bound without --stack-size). */
+/**
+ * Defaults: 10⁸ steps; depth 10⁵. The host stack is usually the tighter bound: its overflow
+ * becomes a `limit` error only while V8's --stack-size is no larger than the thread's real
+ * stack (`deno test` runs tests on 2 MiB threads; larger values crash the process instead).
+ */
 export const DEFAULT_LIMITS: Limits = { fuel: 100_000_000, maxDepth: 100_000 };
 
 /**
@@ -59,17 +63,18 @@ export class Runtime {
     for (const p of PRIMITIVES) {
       const fn = this.prims[p.name];
       const [min, max] = p.arity;
-      const rt = this;
       // `apply` as a value still makes a tail call: callers of procedure values bounce TailCalls.
-      const proc = p.name === "apply"
-        ? function (...args: unknown[]): unknown {
-          if (args.length < min) rt.arityError(p.name, min, max, args.length, rt.site);
-          return rt.applyTail(rt.site, args[0], ...args.slice(1));
-        } as Procedure
-        : function (...args: unknown[]): unknown {
-          if (args.length < min || args.length > max) rt.arityError(p.name, min, max, args.length, rt.site);
-          return fn(rt.site, ...args);
-        } as Procedure;
+      const proc: Procedure = p.name === "apply"
+        ? (...args: unknown[]): unknown => {
+          if (args.length < min) this.arityError(p.name, min, max, args.length, this.site);
+          return this.applyTail(this.site, args[0], ...args.slice(1));
+        }
+        : (...args: unknown[]): unknown => {
+          if (args.length < min || args.length > max) {
+            this.arityError(p.name, min, max, args.length, this.site);
+          }
+          return fn(this.site, ...args);
+        };
       proc.procName = p.name;
       this.procs[p.name] = proc;
     }
@@ -139,11 +144,8 @@ export class Runtime {
 
   /** Throws for a use of a `letrec` (or internal define) variable before its initialiser ran. */
   uninit(name: string, span: Span): never {
-    throw new DmciError(
-      "unbound",
-      `variable ${name} used before its definition was evaluated (letrec or internal define)`,
-      span,
-    );
+    // The same message as lib/evaluator.scm gives, so direct and interpreted runs agree.
+    throw new DmciError("unbound", `variable ${name} used before its definition`, span);
   }
 
   /**
@@ -154,8 +156,10 @@ export class Runtime {
     if (!(e instanceof RangeError && /call stack/i.test(e.message))) return e;
     return new DmciError(
       "limit",
-      `host stack exhausted at recursion depth ${this.depth} (non-tail recursion too deep; run deno with ` +
-        `--v8-flags=--stack-size=8000, or lower the maxDepth limit to get this error earlier)`,
+      `host stack exhausted at recursion depth ${this.depth} (non-tail recursion too deep, or a call with ` +
+        `very many arguments such as apply on a long list; lower the maxDepth limit to get this error ` +
+        `earlier, or give deno a larger stack with --v8-flags=--stack-size=KB, no larger than the thread's ` +
+        `real stack)`,
       this.site,
     );
   }

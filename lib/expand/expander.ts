@@ -10,8 +10,8 @@ import type { LambdaNode, Node } from "./core.ts";
 
 /**
  * The special forms of the language. As in R7RS, a local variable of the same name (a
- * formal, a `let` or internal-define binding) shadows one; a top-level `define` of one
- * is a syntax error (there is no way to get the special form back in a program).
+ * formal, a `let`, `do` or internal-define binding) shadows one within its scope; a
+ * top-level `define` of one is a syntax error (top-level forms have no scope to shadow it).
  */
 export const SPECIAL_FORMS: ReadonlySet<string> = new Set([
   "quote",
@@ -175,9 +175,6 @@ class Expander {
         if (target.type !== "symbol") {
           syntaxError(`set!: expected a variable name, got ${show(target)}`, target);
         }
-        if (SPECIAL_FORMS.has(target.name) && !scope.has(target.name)) {
-          syntaxError(`set!: '${target.name}' is a special form, not a variable`, target);
-        }
         return { k: "set", name: target.name, value: this.expr(d.items[2], scope), span: d.span };
       }
       case "lambda":
@@ -256,14 +253,9 @@ class Expander {
     return syntaxError(`define: expected a name or (name formals…), got ${show(target)}`, target);
   }
 
-  /** A global cannot take a special form's name: top-level forms are expanded with no scope to shadow it. */
+  /** A global cannot take a special form's name: top-level forms have no scope that could shadow it. */
   private checkGlobal(s: SymbolDatum): void {
-    if (SPECIAL_FORMS.has(s.name)) {
-      syntaxError(
-        `cannot define the special form name '${s.name}' at top level (a local binding may shadow it)`,
-        s,
-      );
-    }
+    if (SPECIAL_FORMS.has(s.name)) syntaxError(`cannot bind the special form name '${s.name}'`, s);
   }
 
   private named(value: Node, name: string): Node {

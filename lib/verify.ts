@@ -1,0 +1,350 @@
+/**
+ * The verification suite behind `verify` (DESIGN §5): for each program and seed, value and
+ * gradient computed directly and through the compiled evaluator must agree, and the f64
+ * gradient must agree with float64 central differences. It reports; it never throws for a
+ * program's own failure (that is a pair with ok=false), and it prints nothing itself.
+ */
+import { DmciError } from "./errors.ts";
+import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
+import { execute, loadProgram, type Program, type RunOptions, runtimeFor, valueAndGrad } from "./program.ts";
+import { interpretedValueAndGrad } from "./dmci.ts";
+
+/**
+ * Tolerances of `ok` (README "Verification"). Every comparison uses `relativeDiff`:
+ * |a_i − b_i| / max(|a_i|, |b_i|, FLOOR · max_j max(|a_j|, |b_j|)), so a component far
+ * below the gradient's own scale is judged against that scale, not against itself.
+ */
+export const TOLERANCES = {
+  /** Interpreted vs direct (value and gradient) on a float32 backend (tfjs, tfjs-wasm). */
+  interpFloat32: 1e-5,
+  /** Interpreted vs direct (value and gradient) on the f64 backend. */
+  interpF64: 1e-12,
+  /** Float64 central differences vs the f64 gradient. */
+  fd: 1e-6,
+  /** Relative floor of the denominator, as a fraction of the vector's largest entry. */
+  floor: 1e-3,
+} as const;
+
+/** Relative size of the seed perturbation: θᵢ·(1 + PERTURBATION·u), u ∈ [−1, 1]. */
+export const PERTURBATION = 0.1;
+
+/** Value and gradient of a program at θ on a backend (direct or interpreted execution). */
+export type Executor = (prog: Program, backend: Backend, options?: RunOptions) => ValueAndGrad;
+
+/** One (program, seed) check: the JSON shape of DESIGN §5, plus `error` when something raised. */
+export interface VerifyPair {
+  file: string;
+  seed: number;
+  n_params: number;
+  params: string[];
+  theta: number[];
+  value_direct: number | null;
+  value_interp: number | null;
+  grad_direct: (number | null)[];
+  grad_interp: (number | null)[];
+  max_abs_grad_diff: number | null;
+  max_rel_grad_diff: number | null;
+  fd_max_rel_err: number | null;
+  ok: boolean;
+  /** One line: what raised, and where. Present only when something did. */
+  error?: string;
+}
+
+/** The whole report: `{"pairs": […], "summary": {pairs, passed, failed}}`. */
+export interface VerifyReport {
+  pairs: VerifyPair[];
+  summary: { pairs: number; passed: number; failed: number };
+}
+
+/** Options of `verifyProgram` and `verifyPaths`. */
+export interface VerifyOptions {
+  /** Backend of the direct and interpreted runs. */
+  readonly backend: Backend;
+  /** The float64 backend, for the central-difference check (always f64). */
+  readonly f64: Backend;
+  /** Number of seeds: 0 … seeds−1 (default 1: the literals as written). */
+  readonly seeds?: number;
+  /** Interpreted execution (default: the frozen evaluator, lib/dmci.ts). Replaceable for tests. */
+  readonly interpret?: Executor;
+  /** Called after each program with its pairs (for progress and streaming output). */
+  readonly onProgram?: (file: string, pairs: readonly VerifyPair[], index: number, total: number) => void;
+}
+
+/** Largest absolute and relative differences of two vectors (see `TOLERANCES`); NaN counts as Infinity. */
+export function relativeDiff(a: readonly number[], b: readonly number[]): { maxAbs: number; maxRel: number } {
+  if (a.length !== b.length) return { maxAbs: Infinity, maxRel: Infinity };
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
+  let maxAbs = 0, maxRel = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue; // also equal infinities
+    const d = Math.abs(a[i] - b[i]);
+    if (!Number.isFinite(d)) return { maxAbs: Infinity, maxRel: Infinity };
+    const denom = Math.max(Math.abs(a[i]), Math.abs(b[i]), TOLERANCES.floor * scale);
+    maxAbs = Math.max(maxAbs, d);
+    maxRel = Math.max(maxRel, d / denom);
+  }
+  return { maxAbs, maxRel };
+}
+
+/** The interpreted-vs-direct tolerance of a backend: float64 is held to 1e-12, float32 to 1e-5. */
+export function interpTolerance(backend: Backend): number {
+  return backend.name === "f64" ? TOLERANCES.interpF64 : TOLERANCES.interpFloat32;
+}
+
+/** 32-bit FNV-1a hash of a string. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** One mulberry32 step: a uniform number in [0, 1) from a 32-bit state. */
+function mulberry32(seed: number): number {
+  let t = (seed + 0x6d2b79f5) >>> 0;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/**
+ * θ for a seed: seed 0 is θ₀ itself; seed k > 0 multiplies each θᵢ by 1 + 0.1·u with u ∈ [−1, 1]
+ * drawn from a hash of (base name of the file, k, i), so a run is reproducible anywhere.
+ *
+ * @example
+ * ```ts
+ * perturbedTheta("a.scm", 0, [0.5, 2]); // [0.5, 2]
+ * perturbedTheta("a.scm", 1, [0.5, 2]); // each within 10% of θ₀, the same on every run
+ * ```
+ */
+export function perturbedTheta(file: string, seed: number, theta0: readonly number[]): number[] {
+  if (seed === 0) return theta0.slice();
+  const base = file.split(/[\\/]/).pop() ?? file;
+  return theta0.map((t, i) =>
+    t * (1 + PERTURBATION * (2 * mulberry32(fnv1a(`${base}\u0000${seed}\u0000${i}`)) - 1))
+  );
+}
+
+/** A program's value as a number: a plain number or a one-element tensor, else a `type` error. */
+function scalarOf(backend: Backend, v: unknown): number {
+  if (typeof v === "number") return v;
+  if (backend.isTensor(v) && backend.shape(v).every((d) => d === 1)) return backend.toNumber(v);
+  throw new DmciError(
+    "type",
+    `verify: the program's value must be a real scalar, got ${runtimeFor(backend).write(v)}`,
+  );
+}
+
+/** The program's value at θ on a backend (a forward run without gradients). */
+export function forwardValue(prog: Program, backend: Backend, theta: readonly number[]): number {
+  const rt = runtimeFor(backend);
+  return backend.run((params) => scalarOf(backend, execute(prog, rt, params)), theta);
+}
+
+/** Step sizes of the central differences, as multiples of max(|θᵢ|, 1e-3), best first. */
+const FD_STEPS = [1e-3, 1e-4, 1e-2, 1e-5, 1e-6];
+/** A step whose error is already this small needs no further tries. */
+const FD_GOOD_ENOUGH = 1e-10;
+
+/**
+ * Largest relative error of a float64 gradient against central differences of the forward
+ * value on f64. Each component uses the fourth-order stencil
+ * (−f(θ+2h) + 8f(θ+h) − 8f(θ−h) + f(θ−2h)) / 12h at the steps h = s·max(|θᵢ|, 1e-3),
+ * s ∈ {1e-3, 1e-4, 1e-2, 1e-5, 1e-6}, and keeps the best agreement: the truncation and
+ * rounding errors trade off differently per program, and a wrong gradient agrees at no step.
+ * A step whose forward runs raise or give a non-finite value is skipped.
+ */
+export function finiteDifferenceError(
+  prog: Program,
+  f64: Backend,
+  theta: readonly number[],
+  grad: readonly number[],
+): number {
+  let scale = 0;
+  for (const g of grad) scale = Math.max(scale, Math.abs(g));
+  const floor = TOLERANCES.floor * scale;
+  const at = (i: number, x: number): number => {
+    const t = theta.slice();
+    t[i] = x;
+    try {
+      return forwardValue(prog, f64, t);
+    } catch {
+      return NaN;
+    }
+  };
+  let worst = 0;
+  for (let i = 0; i < theta.length; i++) {
+    const a = Math.max(Math.abs(theta[i]), 1e-3);
+    let best = Infinity;
+    for (const s of FD_STEPS) {
+      const h = s * a;
+      const fd = (-at(i, theta[i] + 2 * h) + 8 * at(i, theta[i] + h) - 8 * at(i, theta[i] - h) +
+        at(i, theta[i] - 2 * h)) /
+        (12 * h);
+      if (!Number.isFinite(fd)) continue;
+      const d = Math.abs(fd - grad[i]);
+      const err = d === 0 ? 0 : d / Math.max(Math.abs(fd), Math.abs(grad[i]), floor);
+      best = Math.min(best, err);
+      if (best <= FD_GOOD_ENOUGH) break;
+    }
+    worst = Math.max(worst, best);
+    if (!Number.isFinite(worst)) break;
+  }
+  return worst;
+}
+
+/** Gradient entries as numbers (verify programs have scalar parameters only). */
+function gradNumbers(g: readonly ParamValue[]): number[] {
+  return g.map((x) => (typeof x === "number" ? x : x.data.length === 1 ? x.data[0] : NaN));
+}
+
+/** A JSON-safe number: NaN and infinities become null. */
+function json(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+/** The one-line form of anything thrown. */
+function oneLine(e: unknown, stage: string): string {
+  const text = e instanceof DmciError
+    ? e.toString()
+    : e instanceof Error
+    ? `internal error (${e.name}): ${e.message}`
+    : `internal error: ${String(e)}`;
+  return `${stage}: ${text.replace(/\s*\n\s*/g, " ")}`;
+}
+
+/**
+ * Checks one program for each seed; never throws for the program's own failures (a read,
+ * syntax or runtime error makes pairs with ok=false and an `error` line).
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * const [pair] = verifyProgram("(define k 3.0) (* k k)", "sq.scm", { backend: f64Backend, f64: f64Backend });
+ * pair.ok; // true
+ * pair.grad_direct; // [6]
+ * ```
+ */
+export function verifyProgram(text: string, file: string, options: VerifyOptions): VerifyPair[] {
+  const seeds = options.seeds ?? 1;
+  const interpret = options.interpret ?? interpretedValueAndGrad;
+  const tol = interpTolerance(options.backend);
+  let prog: Program | undefined;
+  let loadError: string | undefined;
+  try {
+    prog = loadProgram(text, file);
+  } catch (e) {
+    loadError = oneLine(e, "load");
+  }
+  const pairs: VerifyPair[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    const pair: VerifyPair = {
+      file,
+      seed,
+      n_params: prog?.params.length ?? 0,
+      params: prog?.params.map((p) => p.name) ?? [],
+      theta: prog ? perturbedTheta(file, seed, prog.theta0) : [],
+      value_direct: null,
+      value_interp: null,
+      grad_direct: [],
+      grad_interp: [],
+      max_abs_grad_diff: null,
+      max_rel_grad_diff: null,
+      fd_max_rel_err: null,
+      ok: false,
+    };
+    pairs.push(pair);
+    if (!prog) {
+      pair.error = loadError;
+      continue;
+    }
+    const theta = pair.theta;
+    let stage = "direct";
+    try {
+      const direct = valueAndGrad(prog, options.backend, { theta });
+      const gd = gradNumbers(direct.grad);
+      pair.value_direct = json(direct.value);
+      pair.grad_direct = gd.map(json);
+      stage = "interpreted";
+      const interp = interpret(prog, options.backend, { theta });
+      const gi = gradNumbers(interp.grad);
+      pair.value_interp = json(interp.value);
+      pair.grad_interp = gi.map(json);
+      const { maxAbs, maxRel } = relativeDiff(gd, gi);
+      pair.max_abs_grad_diff = json(maxAbs);
+      pair.max_rel_grad_diff = json(maxRel);
+      const valueDiff = relativeDiff([direct.value], [interp.value]).maxRel;
+      stage = "finite differences";
+      const g64 = options.backend === options.f64
+        ? gd
+        : gradNumbers(valueAndGrad(prog, options.f64, { theta }).grad);
+      const fdErr = finiteDifferenceError(prog, options.f64, theta, g64);
+      pair.fd_max_rel_err = json(fdErr);
+      const finite = Number.isFinite(direct.value) && gd.every(Number.isFinite);
+      pair.ok = finite && valueDiff <= tol && maxRel <= tol && fdErr <= TOLERANCES.fd;
+    } catch (e) {
+      pair.ok = false;
+      pair.error = oneLine(e, stage);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The `.scm` files named by paths: files as given, folders searched recursively; sorted,
+ * without duplicates. An unreadable path is an `io` error.
+ */
+export async function collectPrograms(paths: readonly string[]): Promise<string[]> {
+  const found = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const p = `${dir.replace(/\/+$/, "")}/${entry.name}`;
+      if (entry.isDirectory) await walk(p);
+      else if (entry.name.endsWith(".scm")) found.add(p);
+    }
+  };
+  for (const path of paths) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch (e) {
+      throw new DmciError("io", `cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+    }
+    if (info.isDirectory) await walk(path);
+    else found.add(path);
+  }
+  return [...found].sort();
+}
+
+/** Summary counts of pairs. */
+export function summarize(pairs: readonly VerifyPair[]): VerifyReport["summary"] {
+  const passed = pairs.filter((p) => p.ok).length;
+  return { pairs: pairs.length, passed, failed: pairs.length - passed };
+}
+
+/**
+ * Verifies every program named by paths (files, or folders searched recursively).
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * const report = await verifyPaths(["fixtures/programs"], { backend: f64Backend, f64: f64Backend, seeds: 2 });
+ * report.summary; // { pairs: …, passed: …, failed: 0 }
+ * ```
+ */
+export async function verifyPaths(paths: readonly string[], options: VerifyOptions): Promise<VerifyReport> {
+  const files = await collectPrograms(paths);
+  const pairs: VerifyPair[] = [];
+  for (let i = 0; i < files.length; i++) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(files[i]);
+    } catch (e) {
+      throw new DmciError("io", `cannot read ${files[i]}: ${e instanceof Error ? e.message : e}`);
+    }
+    const mine = verifyProgram(text, files[i], options);
+    pairs.push(...mine);
+    options.onProgram?.(files[i], mine, i, files.length);
+  }
+  return { pairs, summary: summarize(pairs) };
+}
