@@ -7,11 +7,20 @@
  */
 import { DmciError, type ErrorKind, type Span } from "./errors.ts";
 import type { Datum, ListDatum, NumberDatum } from "./read/datum.ts";
-import { datumToValue } from "./read/datum_value.ts";
+import { containsParam, datumToValue } from "./read/datum_value.ts";
 import { DEFAULT_LIMITS, type Limits, type Runtime } from "./compile/runtime.ts";
-import { execute, loadProgram, type Program, type RunOptions, runtimeFor } from "./program.ts";
+import {
+  execute,
+  findParams,
+  type LoadOptions,
+  loadProgram,
+  type Program,
+  type RunOptions,
+  runtimeFor,
+} from "./program.ts";
+import { read } from "./read/reader.ts";
 import { PRIMITIVES } from "./primitives.ts";
-import { arrayToList, NIL, Pair, pairSpans, type Procedure, Sym, UNSPECIFIED } from "./values.ts";
+import { arrayToList, NIL, Pair, type Procedure, Sym, UNSPECIFIED } from "./values.ts";
 import type { Backend, ValueAndGrad } from "./backend/backend.ts";
 
 /** The evaluator's file name, as the spans of its code and of its text read as data say. */
@@ -34,6 +43,25 @@ export function evaluatorProgram(): Program {
   return evaluator ??= loadProgram(EVALUATOR_TEXT, EVALUATOR_FILE, { model: false });
 }
 
+/** What the evaluator needs of a program: its text as datums and its parameters. A `Program` is one. */
+export type ProgramData = Pick<Program, "file" | "forms" | "params" | "theta0">;
+
+/**
+ * Reads a model program for the evaluator without compiling it: its forms, and its
+ * decimal literals as parameters (unless `model` is false), named as `loadProgram` names
+ * them. Syntax errors are then found by the evaluator, when the program runs.
+ *
+ * @example
+ * ```ts
+ * readProgram("(define k 0.5) (* k k)", "m.scm").params.map((p) => p.name); // ["k"]
+ * ```
+ */
+export function readProgram(text: string, file: string, options: LoadOptions = {}): ProgramData {
+  const forms = read(text, file);
+  const params = options.model === false ? [] : findParams(forms);
+  return { file, forms, params, theta0: params.map((p) => p.value) };
+}
+
 /** Options of an interpreted run. */
 export interface InterpretOptions extends RunOptions {
   /**
@@ -53,7 +81,7 @@ export interface InterpretOptions extends RunOptions {
  * runInterpreted(loadProgram("(map (lambda (x) (* x x)) '(1 2 3))", "a.scm"), f64Backend); // "(1 4 9)"
  * ```
  */
-export function runInterpreted(prog: Program, backend: Backend, options: InterpretOptions = {}): string {
+export function runInterpreted(prog: ProgramData, backend: Backend, options: InterpretOptions = {}): string {
   const rt = runtimeFor(backend);
   return backend.run(
     (params) => rt.write(interpret(prog, rt, params, options)),
@@ -74,7 +102,7 @@ export function runInterpreted(prog: Program, backend: Backend, options: Interpr
  * ```
  */
 export function interpretedValueAndGrad(
-  prog: Program,
+  prog: ProgramData,
   backend: Backend,
   options: InterpretOptions = {},
 ): ValueAndGrad {
@@ -86,37 +114,54 @@ export function interpretedValueAndGrad(
 // Programs as data
 
 /**
- * Source position of the datum in the car of each pair made from text. `pairSpans` gives
- * the head pair of a list the list's position; the evaluator names the place of an
- * expression by the pair that holds it, so it needs the car's own position (that of a
- * variable in operator position, for instance).
+ * Source position of the datum in the car of each pair made from program text. The
+ * evaluator names the place of an expression by the pair that holds it, so it needs the
+ * car's own position (`pairSpans` gives the head pair of a list the list's position,
+ * where the evaluator needs that of the operator, a variable perhaps).
  */
 const carSpans = new WeakMap<Pair, Span>();
 
-/** The list of `forms` as runtime data, every pair's car position recorded. */
+/**
+ * The list of `forms` as runtime data, each decimal literal that is a parameter replaced
+ * by `param(literal)`, and every pair's car position recorded. Pairs are immutable in the
+ * language, so lists without parameters are made once per process and shared by all runs;
+ * only the lists on the way to a parameter are made anew.
+ */
 function formsToData(forms: readonly Datum[], param?: (d: NumberDatum) => unknown): unknown {
   if (forms.length === 0) return NIL;
-  const all: ListDatum = { type: "list", items: forms, tail: null, span: forms[0].span };
-  const value = datumToValue(all, param);
-  recordCarSpans(all, value);
+  let all = wholePrograms.get(forms);
+  if (!all) wholePrograms.set(forms, all = { type: "list", items: forms, tail: null, span: forms[0].span });
+  return toData(all, param);
+}
+
+/** The whole program as one list datum, so that its top-level pairs are made and located too. */
+const wholePrograms = new WeakMap<readonly Datum[], ListDatum>();
+const shared = new WeakMap<Datum, unknown>();
+const hasParams = new WeakMap<Datum, boolean>();
+
+function toData(d: Datum, param?: (d: NumberDatum) => unknown): unknown {
+  if (d.type !== "list") return datumToValue(d, param);
+  let withParams = hasParams.get(d);
+  if (withParams === undefined) hasParams.set(d, withParams = containsParam(d, () => true));
+  if (param && withParams) return listToData(d, param);
+  let value = shared.get(d);
+  if (value === undefined) shared.set(d, value = listToData(d));
   return value;
 }
 
-function recordCarSpans(d: Datum, value: unknown): void {
-  if (d.type !== "list") return;
-  let p = value;
-  for (const item of d.items) {
-    if (!(p instanceof Pair)) return;
-    carSpans.set(p, item.span);
-    recordCarSpans(item, p.car);
-    p = p.cdr;
+function listToData(d: ListDatum, param?: (d: NumberDatum) => unknown): unknown {
+  let out: unknown = d.tail ? toData(d.tail, param) : NIL;
+  for (let i = d.items.length - 1; i >= 0; i--) {
+    const p = new Pair(toData(d.items[i], param), out);
+    carSpans.set(p, d.items[i].span);
+    out = p;
   }
-  if (d.tail) recordCarSpans(d.tail, p);
+  return out;
 }
 
 /** Where the expression in the car of `cell` was read, if it was. */
 function cellSpan(cell: unknown): Span | undefined {
-  return cell instanceof Pair ? carSpans.get(cell) ?? pairSpans.get(cell) : undefined;
+  return cell instanceof Pair ? carSpans.get(cell) : undefined;
 }
 
 let evaluatorData: unknown;
@@ -179,7 +224,7 @@ function primitivesFor(rt: Runtime, names: readonly ReadonlySet<string>[]): unkn
  * through those procedures, level by level down the tower.
  */
 function interpret(
-  prog: Program,
+  prog: ProgramData,
   rt: Runtime,
   params: readonly unknown[],
   options: InterpretOptions,
@@ -227,14 +272,18 @@ function relocate(e: unknown, rt: Runtime, limits: Limits, watchers: readonly un
   const error = e instanceof RangeError && /call stack/i.test(e.message)
     ? new DmciError(
       "limit",
-      `host stack exhausted at recursion depth ${rt.depth} (non-tail recursion too deep; run deno with ` +
-        `--v8-flags=--stack-size=8000, or lower the maxDepth limit to get this error earlier)`,
+      "host stack exhausted (non-tail recursion too deep; run deno with --v8-flags=--stack-size=8000)",
     )
     : e;
   if (!(error instanceof DmciError) || (error.span && error.span.file !== EVALUATOR_FILE)) return error;
   rt.reset(limits); // the run is over; its spent fuel must not stop the look-up below
   for (const current of watchers) {
-    const span = cellSpan(rt.call(current, [], undefined));
+    let span: Span | undefined;
+    try {
+      span = cellSpan(rt.call(current, [], undefined));
+    } catch {
+      break;
+    }
     if (!span) break;
     error.span = span;
     if (span.file !== EVALUATOR_FILE) break;

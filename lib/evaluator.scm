@@ -30,10 +30,8 @@
 ;; a program can make.
 (define unassigned (list 'unassigned))
 
-;; (eq? on numbers compares values, which for a parameter-dependent number costs a
-;; look at the tensor; asking pair? first keeps reads of such variables cheap.)
-(define (unassigned? x)
-  (and (pair? x) (eq? x unassigned)))
+;; Tests for it ask pair? first: eq? on numbers compares values, which for a
+;; parameter-dependent number costs a look at the tensor.
 
 ;; A cell holds the value of a variable that may change after its frame is made:
 ;; one assigned by set!, or one of letrec whose value is computed after the frame
@@ -146,11 +144,11 @@
     (case message
       ((ref)
        (lambda (env)
-         (if (unassigned? value) (unbound-variable name cell) value)))
+         (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell) value)))
       ((set!)
        (lambda (env)
          (let ((new (exec env)))
-           (if (unassigned? value) (unbound-variable name cell))
+           (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell))
            (set! value new)
            unspecified)))
       ((define)
@@ -271,7 +269,7 @@
         ((eq? kind 'cell)
          (lambda (env)
            (let ((value ((list-ref (list-ref env depth) index) #f #f)))
-             (if (unassigned? value) (used-before-definition name cell) value))))
+             (if (and (pair? value) (eq? value unassigned)) (used-before-definition name cell) value))))
         ((= depth 0)
          (case index
            ((0) (lambda (env) (car (car env))))
@@ -437,11 +435,27 @@
 (define (analyze-if form cell scope)
   (check-operands form cell 2 3)
   (let ((test (analyze (cdr form) scope))
-        (consequent (analyze (cddr form) scope)))
+        (consequent (analyze (cddr form) scope))
+        (consequent-returns? (returns-directly? (caddr form) scope)))
     (if (null? (cdddr form))
         (lambda (env) (if (test env) (consequent env) unspecified))
-        (let ((alternate (analyze (cdddr form) scope)))
-          (lambda (env) (if (test env) (consequent env) (alternate env)))))))
+        (let ((alternate (analyze (cdddr form) scope))
+              (alternate-returns? (returns-directly? (cadddr form) scope)))
+          (lambda (env)
+            (if (test env)
+                (if consequent-returns? (let ((v (consequent env))) v) (consequent env))
+                (if alternate-returns? (let ((v (alternate env))) v) (alternate env))))))))
+
+;; True when evaluating `x` makes no call of an interpreted procedure in tail
+;; position: a literal, a variable, a quote or lambda expression, or a call of a
+;; fixed primitive other than apply. Such an expression can be evaluated by an
+;; ordinary call even in tail position, which is cheaper than a tail call.
+(define (returns-directly? x scope)
+  (or (not (pair? x))
+      (keyword? x 'quote)
+      (keyword? x 'lambda)
+      (let ((primitive (fixed-primitive (car x) scope)))
+        (and primitive (not (eq? primitive apply))))))
 
 ;; §4.1.6 Assignments: (set! variable expression). Assigned locals are in cells.
 (define (analyze-assignment form cell scope)
@@ -574,22 +588,28 @@
         (lambda (env) (if (test env) (body env) unspecified))
         (lambda (env) (if (test env) unspecified (body env))))))
 
-;; Bindings ((name init) …) as a list of (name . init-cell), checked.
+;; Bindings ((name init) …) as a list of (name . init-cell), checked. A cell of
+;; the name is the binding itself (the pair whose car is the name).
 (define (parse-bindings bindings cell keyword)
   (if (not (list? bindings))
       (syntax-error (string-append keyword ": expected a list of bindings") cell))
   (let loop ((cells (cells-of bindings)) (names '()) (out '()))
     (if (null? cells)
         (reverse out)
-        (let ((binding (car (car cells))))
-          (if (not (and (list? binding) (= (length binding) 2) (symbol? (car binding))))
-              (syntax-error (string-append keyword ": expected a binding (name expression)") (car cells)))
-          (check-bindable (car binding) (car cells))
+        (let ((binding (parse-binding (car cells) keyword)))
           (if (memq (car binding) names)
               (syntax-error (string-append keyword ": duplicate binding of '"
                                            (symbol->string (car binding)) "'")
-                            (car cells)))
-          (loop (cdr cells) (cons (car binding) names) (cons (cons (car binding) (cdr binding)) out))))))
+                            (car (car cells))))
+          (loop (cdr cells) (cons (car binding) names) (cons binding out))))))
+
+;; The binding (name init) in the car of `cell`, as (name . init-cell).
+(define (parse-binding cell keyword)
+  (let ((binding (car cell)))
+    (if (not (and (list? binding) (= (length binding) 2) (symbol? (car binding))))
+        (syntax-error (string-append keyword ": expected a binding (name expression)") cell))
+    (check-bindable (car binding) binding)
+    (cons (car binding) (cdr binding))))
 
 (define (check-bindable name cell)
   (if (memq name special-forms)
@@ -665,9 +685,7 @@
 ;; let* may bind a name twice, so its bindings are checked one by one.
 (define (parse-let*-bindings bindings cell)
   (if (not (list? bindings)) (syntax-error "let*: expected a list of bindings" cell))
-  (map (lambda (binding-cell)
-         (car (parse-bindings (list (car binding-cell)) binding-cell "let*")))
-       (cells-of bindings)))
+  (map (lambda (binding-cell) (parse-binding binding-cell "let*")) (cells-of bindings)))
 
 ;; §4.2.2 (letrec ((name init) …) body) and letrec*: both with letrec* meaning, the
 ;; initialisers evaluated left to right in the scope of all the names.
@@ -691,7 +709,7 @@
                 (let ((spec (car spec-cell)))
                   (if (not (and (list? spec) (<= 2 (length spec) 3) (symbol? (car spec))))
                       (syntax-error "do: expected (variable init [step])" spec-cell))
-                  (check-bindable (car spec) spec-cell)))
+                  (check-bindable (car spec) spec)))
               (cells-of specs))
     (let* ((names (map car specs))
            (frame (frame-for names))
@@ -774,13 +792,13 @@
       (cond ((symbol? target)
              (if (not (= (length form) 3))
                  (syntax-error "define: expected a name and one expression" cell))
-             (check-bindable target cell)
+             (check-bindable target (cdr form))
              (binding-definition target (cddr form)))
             ((and (pair? target) (symbol? (car target)))
              (if (null? (cddr form))
                  (syntax-error (string-append "define: procedure " (symbol->string (car target)) " has no body")
                                cell))
-             (check-bindable (car target) cell)
+             (check-bindable (car target) target)
              (list (car target) (cdr target) (cddr form) cell))
             (else (syntax-error "define: expected a name or (name formals …)" (cdr form)))))))
 
