@@ -45,7 +45,10 @@ function assertSameGradient(text: string, backend: Backend, tol: number): void {
   assert.ok(close(interp.value, direct.value, tol), `value ${interp.value} vs ${direct.value} in ${text}`);
   assert.equal(interp.grad.length, direct.grad.length);
   direct.grad.forEach((g, i) => {
-    assert.ok(close(interp.grad[i] as number, g as number, tol), `grad[${i}] ${interp.grad[i]} vs ${g} in ${text}`);
+    assert.ok(
+      close(interp.grad[i] as number, g as number, tol),
+      `grad[${i}] ${interp.grad[i]} vs ${g} in ${text}`,
+    );
   });
   assert.ok(direct.grad.some((g) => g !== 0), `some gradient is non-zero in ${text}`);
 }
@@ -62,7 +65,10 @@ function errorOf(f: () => unknown): DmciError {
 }
 
 /** Asserts that the interpreted program fails as the compiled one does: same kind, position and (unless told) message. */
-function assertSameError(text: string, options: { limits?: Partial<Limits>; message?: boolean } = {}): DmciError {
+function assertSameError(
+  text: string,
+  options: { limits?: Partial<Limits>; message?: boolean } = {},
+): DmciError {
   const prog = loadProgram(text, FILE);
   const direct = errorOf(() => runProgram(prog, f64Backend, { limits: options.limits }));
   const interp = errorOf(() => runInterpreted(prog, f64Backend, { limits: options.limits }));
@@ -201,7 +207,10 @@ Deno.test("interpreted gradients agree with float64 central differences", () => 
         interpretedValueAndGrad(prog, f64Backend, { theta: prog.theta0.map((x, j) => (j === i ? x + d : x)) })
           .value;
       const fd = (at(h) - at(-h)) / (2 * h);
-      assert.ok(Math.abs(fd - (grad[i] as number)) <= 1e-6 * Math.max(1, Math.abs(fd)), `${name}: ${fd} vs ${grad[i]}`);
+      assert.ok(
+        Math.abs(fd - (grad[i] as number)) <= 1e-6 * Math.max(1, Math.abs(fd)),
+        `${name}: ${fd} vs ${grad[i]}`,
+      );
     });
   }
 });
@@ -209,7 +218,10 @@ Deno.test("interpreted gradients agree with float64 central differences", () => 
 Deno.test("an interpreted run at another theta uses those parameter values", () => {
   const prog = loadProgram("(define k 2.0) (define pts '(1.0 2.0)) (* k (car pts) (cadr pts))", FILE);
   const theta = [3, 5, 7];
-  assert.deepEqual(interpretedValueAndGrad(prog, f64Backend, { theta }), valueAndGrad(prog, f64Backend, { theta }));
+  assert.deepEqual(
+    interpretedValueAndGrad(prog, f64Backend, { theta }),
+    valueAndGrad(prog, f64Backend, { theta }),
+  );
   assert.equal(runInterpreted(prog, f64Backend, { theta }), "105");
 });
 
@@ -247,7 +259,10 @@ Deno.test("readProgram finds the parameters loadProgram finds, without compiling
 // The language, form by form
 
 Deno.test("literals, quote and variables evaluate as compiled code does", () => {
-  assertSameValue(`(list 1 -2.5 "a\\"b" #t #f 'sym '(1 (2 . 3) "s") '())`, `(1 -2.5 "a\\"b" #t #f sym (1 (2 . 3) "s") ())`);
+  assertSameValue(
+    `(list 1 -2.5 "a\\"b" #t #f 'sym '(1 (2 . 3) "s") '())`,
+    `(1 -2.5 "a\\"b" #t #f sym (1 (2 . 3) "s") ())`,
+  );
   assertSameValue("(define x 5) x", "5");
   assertSameValue("(define x 5)", "#<unspecified>");
   assertSameValue("", "#<unspecified>");
@@ -269,7 +284,10 @@ Deno.test("lambda with fixed, variadic and dotted formals", () => {
   assertSameValue("((lambda args args))", "()");
   assertSameValue("((lambda (a . rest) (list a rest)) 1 2 3)", "(1 (2 3))");
   assertSameValue("((lambda (a b c d . rest) (list d rest)) 1 2 3 4)", "(4 ())");
-  assertSameValue("((lambda (a . rest) (set! rest (cons 0 rest)) (set! a 9) (list a rest)) 1 2)", "(9 (0 2))");
+  assertSameValue(
+    "((lambda (a . rest) (set! rest (cons 0 rest)) (set! a 9) (list a rest)) 1 2)",
+    "(9 (0 2))",
+  );
   assertSameValue("((lambda (a b c d e) (+ a b c d e)) 1 2 3 4 5)", "15");
   assertSameValue("(define (f) 7) (f)", "7");
   assertSameValue("(procedure? (lambda (x) x))", "#t");
@@ -316,11 +334,20 @@ Deno.test("cond with else and =>, case with else and =>", () => {
 });
 
 Deno.test("and, or, when, unless and do", () => {
-  assertSameValue("(list (and) (and 1 2) (and #f (car 5)) (or) (or #f 3) (or 1 (car 5)))", "(#t 2 #f #f 3 1)");
-  assertSameValue("(list (when (> 2 1) 'a 'b) (when #f 'a) (unless #f 'c) (unless #t 'c))", "(b #<unspecified> c #<unspecified>)");
+  assertSameValue(
+    "(list (and) (and 1 2) (and #f (car 5)) (or) (or #f 3) (or 1 (car 5)))",
+    "(#t 2 #f #f 3 1)",
+  );
+  assertSameValue(
+    "(list (when (> 2 1) 'a 'b) (when #f 'a) (unless #f 'c) (unless #t 'c))",
+    "(b #<unspecified> c #<unspecified>)",
+  );
   assertSameValue("(do ((i 0 (+ i 1)) (s '() (cons i s))) ((= i 4) s))", "(3 2 1 0)");
   assertSameValue("(do ((i 0 (+ i 1))) ((= i 3)))", "#<unspecified>");
-  assertSameValue("(define n 0) (do ((i 0 (+ i 1)) (k 5)) ((= i 3) (list n k)) (set! n (+ n i)) (set! k (+ k 1)))", "(3 8)");
+  assertSameValue(
+    "(define n 0) (do ((i 0 (+ i 1)) (k 5)) ((= i 3) (list n k)) (set! n (+ n i)) (set! k (+ k 1)))",
+    "(3 8)",
+  );
   assertSameValue(
     "(define fs (do ((i 0 (+ i 1)) (fs '() (cons (lambda () i) fs))) ((= i 3) fs))) (map (lambda (f) (f)) fs)",
     "(2 1 0)",
@@ -350,7 +377,7 @@ Deno.test("programs may redefine primitives, and local variables shadow them", (
 
 Deno.test("strings, symbols and tensors pass through the evaluator unchanged", () => {
   assertSameValue(`(string-append "a" (symbol->string 'b) (number->string 2.5))`, `"ab2.5"`);
-  assertSameValue("(eq? (string->symbol \"x\") 'x)", "#t");
+  assertSameValue('(eq? (string->symbol "x") \'x)', "#t");
   assertSameValue("(tensor '((1 2) (3 4)))", "#<tensor (2 2) ((1 2) (3 4))>");
   assertSameValue("(tensor->list (matmul (eye 2) (tensor '((1 2) (3 4)))))", "((1 2) (3 4))", tfjsBackend);
 });
@@ -375,15 +402,24 @@ Deno.test("interpreted tail calls run in constant space", () => {
 
 Deno.test("interpreted non-tail recursion 1000 deep works", () => {
   assertSameValue("(define (sum n) (if (= n 0) 0 (+ n (sum (- n 1))))) (sum 1000)", "500500");
-  assertSameValue("(define (build n) (if (= n 0) '() (cons n (build (- n 1))))) (length (build 1000))", "1000");
-  assertSameValue("(define (depth n) (if (= n 0) 0 (+ 1 (car (map depth (list (- n 1))))))) (depth 1000)", "1000");
+  assertSameValue(
+    "(define (build n) (if (= n 0) '() (cons n (build (- n 1))))) (length (build 1000))",
+    "1000",
+  );
+  assertSameValue(
+    "(define (depth n) (if (= n 0) 0 (+ 1 (car (map depth (list (- n 1))))))) (depth 1000)",
+    "1000",
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
 // Errors
 
 Deno.test("an unbound variable is reported at the variable", () => {
-  assert.equal(assertSameError("(define (f x) x)\n(+ 1 y)").toString(), "unbound error at m.scm:2:6: unbound variable: y");
+  assert.equal(
+    assertSameError("(define (f x) x)\n(+ 1 y)").toString(),
+    "unbound error at m.scm:2:6: unbound variable: y",
+  );
   assertSameError("(define (f x) x)\n(+ 1 (g 2))");
   assertSameError("(set! zz 3)");
   assertSameError("(define (f) undefined-thing) (f)");
@@ -403,7 +439,10 @@ Deno.test("a wrong argument count is reported at the call", () => {
 });
 
 Deno.test("a type error is reported at the call", () => {
-  assert.equal(assertSameError("(car 5)").toString(), "type error at m.scm:1:1: car: expected a pair as argument 1, got 5");
+  assert.equal(
+    assertSameError("(car 5)").toString(),
+    "type error at m.scm:1:1: car: expected a pair as argument 1, got 5",
+  );
   assertSameError("(define (f l) (car l))\n  (f 5)");
   assertSameError("(5 3)");
   assertSameError("(define x 1)\n  (x)");
@@ -412,15 +451,20 @@ Deno.test("a type error is reported at the call", () => {
 });
 
 Deno.test("a user error is reported at the call of error", () => {
-  const e = assertSameError("(define (check x) (if (< x 0) (error \"negative:\" x) x))\n(check -2)");
+  const e = assertSameError('(define (check x) (if (< x 0) (error "negative:" x) x))\n(check -2)');
   assert.equal(e.toString(), "user error at m.scm:1:31: negative: -2");
   assert.deepEqual(e.irritants, [-2]);
 });
 
 Deno.test("runaway recursion and endless loops are limit errors", () => {
-  assert.equal(errorOf(() => runInterpreted(loadProgram("(define (f n) (+ 1 (f n))) (f 1)", FILE), f64Backend)).kind, "limit");
+  assert.equal(
+    errorOf(() => runInterpreted(loadProgram("(define (f n) (+ 1 (f n))) (f 1)", FILE), f64Backend)).kind,
+    "limit",
+  );
   assertSameError("(define (f n) (+ 1 (f n))) (f 1)", { message: false });
-  const loop = errorOf(() => runInterpreted(loadProgram("(let loop () (loop))", FILE), f64Backend, { limits: { fuel: 100000 } }));
+  const loop = errorOf(() =>
+    runInterpreted(loadProgram("(let loop () (loop))", FILE), f64Backend, { limits: { fuel: 100000 } })
+  );
   assert.equal(loop.kind, "limit");
   assert.match(loop.message, /step limit of 100000/);
   assert.equal(loop.span?.file, FILE);
@@ -429,7 +473,7 @@ Deno.test("runaway recursion and endless loops are limit errors", () => {
 Deno.test("errors raised inside map and apply keep the interpreted call's position", () => {
   assertSameError("(map (lambda (x) (car x)) '(1))");
   assertSameError("(define (f x) (vector-ref x 0))\n(apply f '(1))");
-  assertSameError("(fold-left (lambda (a x) (+ a (error \"stop\" x))) 0 '(1 2))");
+  assertSameError('(fold-left (lambda (a x) (+ a (error "stop" x))) 0 \'(1 2))');
 });
 
 Deno.test("syntax errors of a program read without compiling come out with the expander's kind and position", () => {
