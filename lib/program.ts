@@ -10,7 +10,8 @@ import { datumToValue } from "./read/datum_value.ts";
 import { expandProgram } from "./expand/expander.ts";
 import { compile, type CompiledCode, instantiate } from "./compile/compiler.ts";
 import { DEFAULT_LIMITS, type Limits, Runtime } from "./compile/runtime.ts";
-import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
+import type { Backend, Nested, ParamValue, TensorData, ValueAndGrad } from "./backend/backend.ts";
+import { PRIMITIVE_BY_NAME } from "./primitives.ts";
 
 /** A continuous parameter: a decimal literal of a model program. */
 export interface ParamInfo {
@@ -119,6 +120,29 @@ export interface RunOptions {
   readonly theta?: readonly ParamValue[];
   /** Limits (default: DEFAULT_LIMITS). */
   readonly limits?: Partial<Limits>;
+  /** Inputs bound as globals before the program runs (data columns, as constant tensors). */
+  readonly inputs?: Inputs;
+}
+
+/** An input value: a number, nested arrays, a column, or a tensor as data. */
+export type InputValue = number | Nested | Float64Array | TensorData;
+/** Inputs by global variable name. */
+export type Inputs = Readonly<Record<string, InputValue>>;
+
+/**
+ * Makes each input a constant backend tensor (a number stays a number) and stores it in
+ * `globals`. Runs inside the backend scope of the run, so tensors are released with it.
+ */
+export function bindInputs(backend: Backend, inputs: Inputs, globals: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(inputs)) {
+    if (PRIMITIVE_BY_NAME.has(name)) {
+      throw new DmciError("spec", `input '${name}' would shadow the primitive of the same name; rename it`);
+    }
+    if (typeof v === "number") globals[name] = v;
+    else if (v instanceof Float64Array) globals[name] = backend.tensor(Array.from(v));
+    else if (Array.isArray(v)) globals[name] = backend.tensor(v);
+    else globals[name] = backend.reshape(backend.tensor(Array.from(v.data)), v.shape);
+  }
 }
 
 /**
@@ -130,6 +154,7 @@ export function execute(
   rt: Runtime,
   params: readonly unknown[],
   limits?: Partial<Limits>,
+  inputs?: Inputs,
 ): unknown {
   if (params.length !== prog.params.length) {
     throw new DmciError(
@@ -147,6 +172,7 @@ export function execute(
     })
   );
   const globals = Object.create(rt.procs);
+  if (inputs) bindInputs(rt.backend, inputs, globals);
   try {
     let v = run(params, globals, quotes);
     if (v instanceof rt.TC) v = rt.bounce(v);
@@ -168,7 +194,7 @@ export function execute(
 export function runProgram(prog: Program, backend: Backend, options: RunOptions = {}): string {
   const rt = runtimeFor(backend);
   return backend.run(
-    (params) => rt.write(execute(prog, rt, params, options.limits)),
+    (params) => rt.write(execute(prog, rt, params, options.limits, options.inputs)),
     options.theta ?? prog.theta0,
   );
 }
@@ -186,7 +212,7 @@ export function runProgram(prog: Program, backend: Backend, options: RunOptions 
 export function valueAndGrad(prog: Program, backend: Backend, options: RunOptions = {}): ValueAndGrad {
   const rt = runtimeFor(backend);
   return backend.valueAndGrad(
-    (params) => execute(prog, rt, params, options.limits),
+    (params) => execute(prog, rt, params, options.limits, options.inputs),
     options.theta ?? prog.theta0,
   );
 }
