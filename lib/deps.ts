@@ -21,3 +21,23 @@ export function loadTfjsWasm(): Promise<unknown> {
   // deno-lint-ignore no-import-prefix
   return import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
 }
+
+/**
+ * Loads vega and vega-lite on demand (lib/fit/plot.ts renders the fit plot with them,
+ * headless, to SVG), so that code that never draws a plot never pays for loading them.
+ */
+export async function loadVega(): Promise<{
+  vega: typeof import("npm:vega@6.4.0");
+  vegaLite: typeof import("npm:vega-lite@6.5.0");
+}> {
+  // Full specifiers, as above.
+  // deno-lint-ignore no-import-prefix
+  const [vega, vegaLite] = await Promise.all([import("npm:vega@6.4.0"), import("npm:vega-lite@6.5.0")]);
+  return { vega, vegaLite };
+}
+
+/** zod 4: validates model specs (lib/fit/spec.ts) and generates their JSON Schema. */
+export { z } from "npm:zod@4.6.7";
+
+/** csv-parse's synchronous parser and its error type, for data tables (lib/fit/data.ts). */
+export { CsvError, parse as parseCsv } from "npm:csv-parse@7.0.3/sync";
