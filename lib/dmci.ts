@@ -1,15 +1,18 @@
 /**
  * DMCI, the frozen evaluator: lib/evaluator.scm is compiled once per process and bound
- * once per backend; a model program is then handed to it as data, its decimal literals
- * the parameter leaves, so value and gradient come back without compiling the program.
- * This module must compile nothing per program; it only converts programs to data and
- * turns the evaluator's errors into DmciErrors at the program's own positions.
+ * once per backend; a model program is handed to it as data, its decimal literals the
+ * parameter leaves, so value and gradient come back without compiling the program. The
+ * evaluator analyses each program once per backend; later runs only put the run's
+ * parameter values in place. This module must compile nothing per program; it converts
+ * programs to data and turns the evaluator's errors into DmciErrors at the program's own
+ * positions.
  */
 import { DmciError, type ErrorKind, type Span } from "./errors.ts";
-import type { Datum, ListDatum, NumberDatum } from "./read/datum.ts";
-import { containsParam, datumToValue } from "./read/datum_value.ts";
+import type { Datum, ListDatum } from "./read/datum.ts";
+import { datumToValue } from "./read/datum_value.ts";
 import { DEFAULT_LIMITS, type Limits, type Runtime } from "./compile/runtime.ts";
 import {
+  bindInputs,
   execute,
   findParams,
   type LoadOptions,
@@ -121,54 +124,61 @@ export function interpretedValueAndGrad(
  */
 const carSpans = new WeakMap<Pair, Span>();
 
-/**
- * The list of `forms` as runtime data, each decimal literal that is a parameter replaced
- * by `param(literal)`, and every pair's car position recorded. Pairs are immutable in the
- * language, so lists without parameters are made once per process and shared by all runs;
- * only the lists on the way to a parameter are made anew.
- */
-function formsToData(forms: readonly Datum[], param?: (d: NumberDatum) => unknown): unknown {
-  if (forms.length === 0) return NIL;
-  let all = wholePrograms.get(forms);
-  if (!all) wholePrograms.set(forms, all = { type: "list", items: forms, tail: null, span: forms[0].span });
-  return toData(all, param);
-}
-
-/** The whole program as one list datum, so that its top-level pairs are made and located too. */
-const wholePrograms = new WeakMap<readonly Datum[], ListDatum>();
-const shared = new WeakMap<Datum, unknown>();
-const hasParams = new WeakMap<Datum, boolean>();
-
-function toData(d: Datum, param?: (d: NumberDatum) => unknown): unknown {
-  if (d.type !== "list") return datumToValue(d, param);
-  let withParams = hasParams.get(d);
-  if (withParams === undefined) hasParams.set(d, withParams = containsParam(d, () => true));
-  if (param && withParams) return listToData(d, param);
-  let value = shared.get(d);
-  if (value === undefined) shared.set(d, value = listToData(d));
-  return value;
-}
-
-function listToData(d: ListDatum, param?: (d: NumberDatum) => unknown): unknown {
-  let out: unknown = d.tail ? toData(d.tail, param) : NIL;
-  for (let i = d.items.length - 1; i >= 0; i--) {
-    const p = new Pair(toData(d.items[i], param), out);
-    carSpans.set(p, d.items[i].span);
-    out = p;
-  }
-  return out;
-}
-
 /** Where the expression in the car of `cell` was read, if it was. */
 function cellSpan(cell: unknown): Span | undefined {
   return cell instanceof Pair ? carSpans.get(cell) : undefined;
 }
 
-let evaluatorData: unknown;
+/** A place in a program's data that holds parameter `index`: a car, or the cdr of a dotted list. */
+interface Leaf {
+  readonly pair: Pair;
+  readonly field: "car" | "cdr";
+  readonly index: number;
+}
 
-/** The evaluator's own text as data (no parameters), for the tower; made once. */
-function evaluatorAsData(): unknown {
-  return evaluatorData ??= formsToData(evaluatorProgram().forms);
+/** A program as the evaluator gets it: its forms as one list, and where its parameters sit. */
+interface ProgramValue {
+  readonly forms: unknown;
+  readonly leaves: readonly Leaf[];
+}
+
+const programValues = new WeakMap<readonly Datum[], ProgramValue>();
+
+/**
+ * The program's forms as one list of runtime data, made once per program: every pair's car
+ * position recorded, and the places of the decimal literals that are parameters listed, so
+ * that each run only puts the run's parameter values (tracked leaves, during
+ * value-and-gradient) there. Programs cannot change pairs, and a run reads these numbers
+ * only while it runs, so reusing the data across runs is invisible to programs.
+ */
+function programValue(prog: ProgramData): ProgramValue {
+  let value = programValues.get(prog.forms);
+  if (!value) {
+    const index = new Map(prog.params.map((p, i) => [p.datum, i]));
+    const leaves: Leaf[] = [];
+    const convert = (d: Datum): unknown => d.type === "list" ? convertList(d) : datumToValue(d);
+    const convertList = (d: ListDatum): unknown => {
+      let out: unknown = d.tail ? convert(d.tail) : NIL;
+      for (let i = d.items.length - 1; i >= 0; i--) {
+        const item = d.items[i];
+        const p = new Pair(convert(item), out);
+        carSpans.set(p, item.span);
+        if (item.type === "number" && index.has(item)) {
+          leaves.push({ pair: p, field: "car", index: index.get(item)! });
+        }
+        if (d.tail?.type === "number" && i === d.items.length - 1 && index.has(d.tail)) {
+          leaves.push({ pair: p, field: "cdr", index: index.get(d.tail)! });
+        }
+        out = p;
+      }
+      return out;
+    };
+    const forms = prog.forms.length === 0
+      ? NIL
+      : convertList({ type: "list", items: prog.forms, tail: null, span: prog.forms[0].span });
+    programValues.set(prog.forms, value = { forms, leaves });
+  }
+  return value;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -176,7 +186,7 @@ function evaluatorAsData(): unknown {
 
 const entries = new WeakMap<Runtime, Procedure>();
 
-/** The evaluator's entry `run-program` on a runtime: its top level runs once per runtime. */
+/** The evaluator's entry `analyze-program` on a runtime: its top level runs once per runtime. */
 function entryOn(rt: Runtime): Procedure {
   let entry = entries.get(rt);
   if (!entry) entries.set(rt, entry = execute(evaluatorProgram(), rt, []) as Procedure);
@@ -204,42 +214,60 @@ function symbolsOf(forms: readonly Datum[]): ReadonlySet<string> {
 }
 
 /**
- * The global environment handed to the evaluator: ((name . procedure) …) from the
- * primitive table, limited to the names that occur in the program's text. No other
- * global can be referred to (the language has no `eval`), and the evaluator's look-ups
- * in an association list stay short.
+ * The global environment handed to the evaluator, from the primitive table: one entry
+ * (name procedure implementation fewest most) per primitive, where `procedure` is the
+ * primitive as a value and `implementation` the code behind it, which takes a call site
+ * first (the evaluator passes #f, and errors are re-located through `watch`) and leaves
+ * the argument count to its caller. Only the primitives whose names occur in the program's
+ * text (and in the evaluator's, for a tower) are given: no other global can be referred
+ * to (the language has no `eval`), and the evaluator's look-ups stay short.
  */
-function primitivesFor(rt: Runtime, names: readonly ReadonlySet<string>[]): unknown {
+function primitivesFor(rt: Runtime, forms: readonly (readonly Datum[])[]): unknown {
+  const names = forms.map(symbolsOf);
   const used = PRIMITIVES.filter((p) => names.some((n) => n.has(p.name)));
-  return arrayToList(used.map((p) => new Pair(Sym.of(p.name), rt.procs[p.name])));
+  return arrayToList(
+    used.map((p) =>
+      arrayToList([Sym.of(p.name), rt.procs[p.name], rt.prims[p.name], p.arity[0], p.arity[1]])
+    ),
+  );
 }
 
+/** A program analysed by the evaluator on one runtime, ready to run any number of times. */
+interface Prepared {
+  /** The procedure `analyze-program` returned: runs the program once, given the inputs' values. */
+  readonly run: Procedure;
+  /** For each inner level of a tower, the pairs of the quoted list the inputs' values go in. */
+  readonly inputCells: readonly (readonly Pair[])[];
+  /** The procedures the evaluator levels gave `watch`; the first `analysed` came with the analysis. */
+  readonly watchers: unknown[];
+  readonly analysed: number;
+}
+
+const prepared = new WeakMap<Runtime, WeakMap<ProgramData, Map<string, Prepared>>>();
+
 /**
- * Runs a program through the evaluator on a runtime, inside a backend scope.
+ * The program analysed on a runtime, for `levels` of evaluator and inputs named `inputs`:
+ * analysed on first use (a syntax error is raised then, and nothing is kept), then reused.
  *
- * The hooks given to `run-program` are `raise` (an error of a kind at the expression in
+ * The hooks given to the evaluator are `raise` (an error of a kind at the expression in
  * the car of a pair of the program) and `watch` (given, once per evaluator level, a
- * procedure returning the pair of the call being made). Errors raised by primitives and
- * limits carry a position inside lib/evaluator.scm; they are moved to the program's call
- * through those procedures, level by level down the tower.
+ * procedure returning the pair of the call being made, to re-locate errors).
  */
-function interpret(
+function prepare(
   prog: ProgramData,
   rt: Runtime,
-  params: readonly unknown[],
-  options: InterpretOptions,
-): unknown {
-  const entry = entryOn(rt);
-  const levels = options.levels ?? 1;
-  const primitives = primitivesFor(
-    rt,
-    levels > 1 ? [symbolsOf(prog.forms), symbolsOf(evaluatorProgram().forms)] : [symbolsOf(prog.forms)],
-  );
-  const index = new Map(prog.params.map((p, i) => [p.datum, i]));
-  let program = formsToData(prog.forms, (d) => {
-    const i = index.get(d);
-    return i === undefined ? undefined : params[i];
-  });
+  levels: number,
+  inputs: readonly string[],
+  limits: Limits,
+): Prepared {
+  let byProgram = prepared.get(rt);
+  if (!byProgram) prepared.set(rt, byProgram = new WeakMap());
+  let byKey = byProgram.get(prog);
+  if (!byKey) byProgram.set(prog, byKey = new Map());
+  const key = `${levels} ${inputs.join(" ")}`;
+  const known = byKey.get(key);
+  if (known) return known;
+
   const watchers: unknown[] = [];
   const raise = (kind: unknown, message: unknown, cell: unknown): never => {
     throw new DmciError(
@@ -252,29 +280,74 @@ function interpret(
     watchers.push(current);
     return UNSPECIFIED;
   };
+  const primitives = primitivesFor(rt, levels > 1 ? [prog.forms, evaluatorProgram().forms] : [prog.forms]);
+  const names = arrayToList(inputs.map((name) => Sym.of(name)));
+  const inputCells: Pair[][] = [];
+  let program = programValue(prog).forms;
   for (let level = 1; level < levels; level++) {
-    // ((begin <evaluator forms>) (run-program '<program> '<primitives> '<raise> '<watch>))
+    // ((begin <the evaluator's forms>) (run-program '<program> '<primitives> '<inputs> '<values> '<raise> '<watch>))
     const quote = (x: unknown) => arrayToList([Sym.of("quote"), x]);
-    const run = arrayToList([Sym.of("run-program"), ...[program, primitives, raise, watch].map(quote)]);
-    program = arrayToList([new Pair(Sym.of("begin"), evaluatorAsData()), run]);
+    // The values' list is made once; each run puts the run's values in its pairs.
+    const pairs = inputs.map(() => new Pair(NIL, NIL));
+    pairs.forEach((p, i) => p.cdr = pairs[i + 1] ?? NIL);
+    inputCells.push(pairs);
+    const values = quote(pairs[0] ?? NIL);
+    const run = arrayToList([
+      Sym.of("run-program"),
+      ...[program, primitives, names].map(quote),
+      values,
+      ...[raise, watch].map(quote),
+    ]);
+    program = arrayToList([new Pair(Sym.of("begin"), programValue(evaluatorProgram()).forms), run]);
   }
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   rt.reset(limits);
   try {
-    return rt.call(entry, [program, primitives, raise, watch], undefined);
+    const run = rt.call(entryOn(rt), [program, primitives, names, raise, watch], undefined) as Procedure;
+    const p: Prepared = { run, inputCells, watchers, analysed: watchers.length };
+    byKey.set(key, p);
+    return p;
   } catch (e) {
     throw relocate(e, rt, limits, watchers);
   }
 }
 
-/** The error a failed run reports: host stack overflow as a `limit` error, at the program's call. */
+/** Runs a program through the evaluator on a runtime, inside a backend scope. */
+export function interpret(
+  prog: ProgramData,
+  rt: Runtime,
+  params: readonly unknown[],
+  options: InterpretOptions,
+): unknown {
+  if (params.length !== prog.params.length) {
+    throw new DmciError(
+      "type",
+      `${prog.file}: θ has ${params.length} value(s) but the program has ${prog.params.length} parameter(s)`,
+    );
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const leaf of programValue(prog).leaves) leaf.pair[leaf.field] = params[leaf.index];
+  const bound: Record<string, unknown> = {};
+  if (options.inputs) bindInputs(rt.backend, options.inputs, bound);
+  const inputs = Object.keys(bound);
+  const p = prepare(prog, rt, options.levels ?? 1, inputs, limits);
+  for (const pairs of p.inputCells) pairs.forEach((pair, i) => pair.car = bound[inputs[i]]);
+  const values = arrayToList(inputs.map((name) => bound[name]));
+  p.watchers.length = p.analysed; // those of inner levels are given again by each run
+  rt.reset(limits);
+  try {
+    return rt.call(p.run, [values], undefined);
+  } catch (e) {
+    throw relocate(e, rt, limits, p.watchers);
+  }
+}
+
+/**
+ * The error a failed run reports: host stack overflow as a `limit` error, and an error
+ * raised inside lib/evaluator.scm (by a primitive, or a limit) at the program's call,
+ * found through the `watch` procedures level by level down the tower.
+ */
 function relocate(e: unknown, rt: Runtime, limits: Limits, watchers: readonly unknown[]): unknown {
-  const error = e instanceof RangeError && /call stack/i.test(e.message)
-    ? new DmciError(
-      "limit",
-      "host stack exhausted (non-tail recursion too deep; run deno with --v8-flags=--stack-size=8000)",
-    )
-    : e;
+  const error = rt.stackLimit(e);
   if (!(error instanceof DmciError) || (error.span && error.span.file !== EVALUATOR_FILE)) return error;
   rt.reset(limits); // the run is over; its spent fuel must not stop the look-up below
   for (const current of watchers) {
@@ -288,5 +361,6 @@ function relocate(e: unknown, rt: Runtime, limits: Limits, watchers: readonly un
     error.span = span;
     if (span.file !== EVALUATOR_FILE) break;
   }
+  error.span ||= undefined; // a primitive called with #f for its site leaves `false`
   return error;
 }

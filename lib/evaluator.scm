@@ -1,17 +1,19 @@
 ;;;; lib/evaluator.scm -- the meta-circular evaluator of dmci.
 ;;;;
 ;;;; An evaluator for the language of DESIGN §2, written in that language. The host
-;;;; compiles this file once; the value of the file is the procedure `run-program`,
-;;;; which evaluates a program handed to it as data. Decimal literals of that data
-;;;; are the program's parameters, so gradients reach them through this evaluator
-;;;; exactly as through compiled code. This file must use only the language it
-;;;; implements (no vectors, no mutable pairs, no call/cc), so that it can also
-;;;; evaluate itself.
+;;;; compiles this file once; the value of the file is the procedure `analyze-program`,
+;;;; which takes a program as data and returns a procedure that runs it. Decimal
+;;;; literals of that data are the program's parameters, so gradients reach them
+;;;; through this evaluator exactly as through compiled code. This file must use only
+;;;; the language it implements (no vectors, no mutable pairs, no call/cc), so that it
+;;;; can also evaluate itself.
 ;;;;
 ;;;; The plan is SICP §4.1.7: `analyze` walks each expression once and returns an
 ;;;; *execution procedure*, a procedure of the run-time environment; running the
 ;;;; program only calls execution procedures. Variables are resolved during analysis
-;;;; to lexical addresses, so no name is looked up while the program runs.
+;;;; to lexical addresses, so no name is looked up while the program runs. Every
+;;;; call in tail position of the program is a call in tail position here, so
+;;;; interpreted loops run in constant space.
 ;;;;
 ;;;; Sections follow the R7RS report: 1 run-time data, 2 running a program (the
 ;;;; host's entry), 3 primitive expression types (R7RS §4.1), 4 derived expression
@@ -27,11 +29,9 @@
 
 ;; The contents of a variable that has no value yet: a global that is not defined
 ;; (yet), a letrec variable before its initialisation. A fresh pair: eq? to nothing
-;; a program can make.
+;; a program can make. (Tests for it ask pair? first: eq? on numbers compares
+;; values, which for a parameter-dependent number costs a look at the tensor.)
 (define unassigned (list 'unassigned))
-
-;; Tests for it ask pair? first: eq? on numbers compares values, which for a
-;; parameter-dependent number costs a look at the tensor.
 
 ;; A cell holds the value of a variable that may change after its frame is made:
 ;; one assigned by set!, or one of letrec whose value is computed after the frame
@@ -44,34 +44,51 @@
 ;; Environments. At run time an environment is a list of frames, innermost first,
 ;; and a frame is a list of values (or cells), one per variable, in the order the
 ;; analysis gave them. The frame of a procedure call is usually the very list of
-;; its arguments. At analysis time a *scope* mirrors it: a list of frames, each a
-;; list of (name . kind) where kind says how the slot holds the variable:
+;; its arguments. At analysis time a *scope* mirrors it: a list of frames, each an
+;; association list of (name index . kind), where kind says how the slot at index
+;; holds the variable:
 ;;   value  the slot is the value;
 ;;   cell   the slot is a cell holding the value;
 ;;   tail   (a rest parameter) the variable is the list of the frame's slots from
 ;;          this position on, so a variadic call needs no new list.
 
-;; The lexical address of a local variable: (depth index kind), or #f for a global.
+;; The lexical address of a local variable: (depth index . kind), or #f for a global.
 (define (lookup name scope)
+  (let ((found (lookup-slot name scope)))
+    (and found (cons (car found) (cdr (cdr found))))))
+
+;; The frame depth of a local variable and its scope entry (name index . kind), as a
+;; pair, or #f for a global. An entry stands for one binding: eq? tells bindings apart.
+(define (lookup-slot name scope)
   (let next-frame ((scope scope) (depth 0))
     (if (null? scope)
         #f
-        (let next-slot ((slots (car scope)) (index 0))
-          (cond ((null? slots) (next-frame (cdr scope) (+ depth 1)))
-                ((eq? (car (car slots)) name) (list depth index (cdr (car slots))))
-                (else (next-slot (cdr slots) (+ index 1))))))))
+        (let ((slot (assq name (car scope))))
+          (if slot
+              (cons depth slot)
+              (next-frame (cdr scope) (+ depth 1)))))))
 
-;; A new scope frame for `names`: each variable is a cell if the program assigns it
-;; anywhere (by name: conservative but simple), else a plain value.
+;; A scope frame for `names`, whose kinds are `kinds`.
+(define (scope-frame names kinds)
+  (let number ((names names) (kinds kinds) (index 0))
+    (if (null? names)
+        '()
+        (cons (cons (car names) (cons index (car kinds)))
+              (number (cdr names) (cdr kinds) (+ index 1))))))
+
+;; The kind of a variable named `name` that is bound in a new frame: a cell if the
+;; program assigns it anywhere (by name: conservative but simple), else a value.
+(define (kind-of name)
+  (if (memq name assigned-names) 'cell 'value))
+
 (define (frame-for names)
-  (map (lambda (name) (cons name (if (memq name assigned-names) 'cell 'value))) names))
+  (scope-frame names (map kind-of names)))
 
 ;; The kinds of a scope frame as booleans (#t: the slot is a cell), or #f when no
 ;; slot is a cell, so the run-time frame is just the list of values.
 (define (cell-slots frame)
-  (if (memq 'cell (map cdr frame))
-      (map (lambda (slot) (eq? (cdr slot) 'cell)) frame)
-      #f))
+  (let ((cells (map (lambda (slot) (eq? (cddr slot) 'cell)) frame)))
+    (if (memq #t cells) cells #f)))
 
 ;; The run-time frame for `values`, putting in a cell each value whose slot says so.
 (define (fill-frame values boxed)
@@ -90,24 +107,28 @@
 ;;; 2. Running a program
 ;;; ==============================================================================
 
-;; The host's error procedure, given to each run: (raise-error kind message cell)
-;; raises an error of `kind` (a symbol: syntax, unbound, arity …) with `message`,
-;; at the source position of the expression in the car of `cell`. It does not
-;; return. The evaluator passes *cells* -- the pairs of the program whose car is
-;; the expression at fault -- because a pair remembers where it was read, and the
-;; pair holding a variable remembers where the variable was written.
+;; The host's error procedure: (raise-error kind message cell) raises an error of
+;; `kind` (a symbol: syntax, unbound, arity …) with `message`, at the source
+;; position of the expression in the car of `cell`. It does not return. The
+;; evaluator passes *cells* -- the pairs of the program whose car is the expression
+;; at fault -- because a pair remembers where it was read, and the pair holding a
+;; variable remembers where the variable was written.
 (define raise-error #f)
 
 ;; The cell of the procedure call being made, set before every call. When a
 ;; primitive fails (car of a number, a wrong argument count, a user `error`) the
 ;; error is raised inside the host; the host then reads this variable, through the
-;; procedure it is given at the start of each run, to report the program's call.
+;; procedure it is given when the program is analysed, to report the program's call.
 (define current #f)
 
-;; The global environment of the program being run. Primitives the program never
-;; defines nor assigns are constants, found in `primitive-globals`, an association
-;; list from names to procedures given by the host. Every name the program defines
-;; at top level or assigns is a *global*, found in `defined-globals` (below).
+;; The global environment of the program being analysed. Primitives the program
+;; never defines nor assigns are constants, found in `primitive-globals`, given by
+;; the host: a list of entries (name procedure implementation fewest most), where
+;; `procedure` is the primitive as a value, and `implementation` the same code taking
+;; a first argument in place of its call site, with no check of the argument count
+;; (calls pass #f: the host finds the call through `current`); `fewest` and `most`
+;; bound the argument count. Every name the program defines at top level or assigns
+;; is a *global*, found in `defined-globals` (below).
 (define primitive-globals '())
 (define defined-globals '())
 
@@ -115,46 +136,85 @@
 ;; cells.
 (define assigned-names '())
 
-;; Evaluates `program`, a list of top-level forms, and returns the value of its last
-;; form. `primitives` is an association list from names to procedures: the initial
-;; global environment. `raise` is the host's error procedure (see raise-error) and
-;; `watch` is called once with a procedure that returns the current call's cell.
-(define (run-program program primitives raise watch)
+;; Known procedures: bindings that are sure to hold one procedure whenever a call
+;; through them is made, so that such a call can skip the procedure and run its body
+;; directly (see known-call). An association list from the binding -- a scope entry
+;; of letrec, or the global of a procedure while its own body is analysed -- to
+;; (body-cell . count): a cell that will hold the execution procedure of the body, and
+;; the number of parameters. Globals defined once at top level and never assigned are
+;; the `stable-globals`.
+(define known-procedures '())
+(define stable-globals '())
+
+;; Analyses `program`, a list of top-level forms, and returns a procedure that runs
+;; it, each time afresh, and returns the value of its last form. `primitives` is the
+;; initial global environment (see primitive-globals); `inputs` names globals that
+;; each run gives values: the procedure takes the list of their values. `raise` is
+;; the host's error procedure (see raise-error), and `watch` is called once with a
+;; procedure that returns the current call's cell.
+;;
+;; A run reads the program's numbers from the program itself, so a host may run the
+;; analysed program again after putting other numbers (parameter values) in their
+;; places; nothing else of the program may change between runs.
+(define (analyze-program program primitives inputs raise watch)
   (set! raise-error raise)
-  (set! current #f)
   (watch (lambda () current))
   (set! primitive-globals primitives)
   (set! assigned-names (assigned-in program '()))
-  (set! defined-globals
-        (map (lambda (name) (cons name (make-global name (primitive-value name))))
-             (append (defined-at-top-level (cells-of program)) assigned-names)))
-  (execute-top-level (analyze-top-level (cells-of program))))
+  (set! known-procedures '())
+  (let ((defined (defined-at-top-level (cells-of program))))
+    (set! stable-globals
+          (filter (lambda (name)
+                    (and (not (memq name assigned-names)) (not (memq name (cdr (memq name defined))))))
+                  defined))
+    (set! defined-globals
+          (map (lambda (name) (cons name (make-global name (primitive-value name))))
+               (append inputs defined assigned-names))))
+  (let ((procs (analyze-top-level (cells-of program)))
+        (globals (map cdr defined-globals))
+        (input-globals (map (lambda (name) (cdr (assq name defined-globals))) inputs)))
+    (lambda (values)
+      (set! raise-error raise)
+      (set! current #f)
+      (for-each (lambda (global) (global 'reset #f #f)) globals)
+      (for-each (lambda (global value) (global 'assign value #f)) input-globals values)
+      (execute-top-level procs))))
+
+;; Evaluates `program` once, its inputs named `inputs` having `values`: see
+;; analyze-program.
+(define (run-program program primitives inputs values raise watch)
+  ((analyze-program program primitives inputs raise watch) values))
 
 (define (primitive-value name)
   (let ((entry (assq name primitive-globals)))
-    (if entry (cdr entry) unassigned)))
+    (if entry (cadr entry) unassigned)))
 
 ;; A global variable: a procedure closed over the variable's value that answers
-;; three messages, each with the cell of the expression and returning an execution
-;; procedure: `ref` reads the variable, `set!` assigns it the value of `exec`,
-;; `define` defines it as the value of `exec`. Reading a global is thus one call
-;; of a procedure that returns a variable of this closure.
-(define (make-global name value)
-  (lambda (message cell exec)
-    (case message
-      ((ref)
-       (lambda (env)
-         (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell) value)))
-      ((set!)
-       (lambda (env)
-         (let ((new (exec env)))
-           (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell))
-           (set! value new)
-           unspecified)))
-      ((define)
-       (lambda (env)
-         (set! value (exec env))
-         unspecified)))))
+;; messages (message cell exec). Three return an execution procedure for the
+;; expression in the car of `cell`: `ref` reads the variable, `set!` assigns it the
+;; value of `exec`, `define` defines it as the value of `exec`. Between runs, `reset`
+;; gives it back its value before any run, and `assign` (with the value in place of
+;; the cell) sets it. Reading a global is thus one call of a procedure that returns
+;; a variable of this closure.
+(define (make-global name initial)
+  (let ((value initial))
+    (lambda (message cell exec)
+      (case message
+        ((ref)
+         (lambda (env)
+           (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell) value)))
+        ((set!)
+         (lambda (env)
+           (let ((new (exec env)))
+             (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell))
+             (set! value new)
+             unspecified)))
+        ((define)
+         (lambda (env)
+           (set! value (exec env))
+           unspecified))
+        ((reset) (set! value initial))
+        ((assign) (set! value cell))))))
 
 ;; Errors the evaluator finds itself, with the messages compiled code gives.
 (define (syntax-error message cell)
@@ -196,14 +256,18 @@
 ;;; 3. Primitive expression types (R7RS §4.1)
 ;;; ==============================================================================
 
-;; The special forms (DESIGN §2). None can be rebound: a program may not use these
-;; names for variables, so a form whose head is one of them is that special form.
+;; The special forms (DESIGN §2). As in R7RS, a local variable of the same name
+;; shadows one within its scope; a global may not take such a name.
 (define special-forms
   '(quote if define set! lambda begin let let* letrec letrec* cond case and or when unless do))
 
-;; True when `form` is a list headed by the special form `name`.
+;; True when `form` is a list headed by the symbol `name`.
 (define (keyword? form name)
   (and (pair? form) (eq? (car form) name)))
+
+;; True when `form` is the special form `name` in `scope` (not shadowed).
+(define (special? form name scope)
+  (and (keyword? form name) (not (lookup name scope))))
 
 ;; The execution procedure of the expression in the car of `cell`, in `scope`.
 (define (analyze cell scope)
@@ -211,14 +275,16 @@
     (cond ((symbol? x) (analyze-variable x cell scope))
           ((pair? x) (analyze-form x cell scope))
           ((null? x) (syntax-error "empty combination (); to write the empty list use '()" cell))
-          ;; §4.1.2 Literals: numbers (parameters of a model program included),
-          ;; strings and booleans evaluate to themselves.
+          ;; §4.1.2 Literals evaluate to themselves. A number is read from its
+          ;; cell at each evaluation: it may be a parameter, whose value the host
+          ;; puts there before each run.
+          ((number? x) (lambda (env) (car cell)))
           (else (lambda (env) x)))))
 
 (define (analyze-form form cell scope)
   (cond ((not (list? form))
          (syntax-error "a call or form must be a proper list" cell))
-        ((memq (car form) special-forms)
+        ((and (memq (car form) special-forms) (not (lookup (car form) scope)))
          (analyze-special-form (car form) form cell scope))
         (else (analyze-call form cell scope))))
 
@@ -257,11 +323,9 @@
 ;; the common addresses get their own execution procedures.
 (define (analyze-variable name cell scope)
   (let ((address (lookup name scope)))
-    (cond (address (local-reference name (car address) (cadr address) (caddr address) cell))
-          ((memq name special-forms)
-           (syntax-error (string-append "'" (symbol->string name) "' is a special form, not a variable")
-                         cell))
-          (else (global-reference name cell)))))
+    (if address
+        (local-reference name (car address) (cadr address) (cddr address) cell)
+        (global-reference name cell))))
 
 (define (local-reference name depth index kind cell)
   (cond ((eq? kind 'tail)
@@ -293,114 +357,154 @@
 ;; unbound, an error when (and only when) the reference is evaluated.
 (define (global-reference name cell)
   (let ((global (assq name defined-globals)))
-    (if global
-        ((cdr global) 'ref cell #f)
-        (let ((primitive (assq name primitive-globals)))
-          (if primitive
-              (let ((value (cdr primitive)))
-                (lambda (env) value))
-              (lambda (env) (unbound-variable name cell)))))))
+    (cond (global ((cdr global) 'ref cell #f))
+          ((memq name special-forms)
+           (syntax-error (string-append "'" (symbol->string name) "' is a special form, not a variable")
+                         cell))
+          (else
+           (let ((primitive (assq name primitive-globals)))
+             (if primitive
+                 (let ((value (cadr primitive)))
+                   (lambda (env) value))
+                 (lambda (env) (unbound-variable name cell))))))))
 
 ;; §4.1.2 Literal expressions: (quote datum). The datum is the program's own data,
-;; so a decimal literal in it is the parameter leaf the host put there.
+;; so a decimal literal in it is the parameter leaf the host put there (read at
+;; each evaluation, like a number literal).
 (define (analyze-quote form cell)
   (check-operands form cell 1 1)
-  (let ((datum (cadr form)))
-    (lambda (env) datum)))
+  (let ((datum-cell (cdr form)))
+    (lambda (env) (car datum-cell))))
 
 ;; §4.1.3 Procedure calls. The operator is evaluated first, then the operands from
 ;; left to right. The call itself is made in tail position, so an interpreted tail
 ;; call is a tail call of this evaluator and runs in constant space.
 (define (analyze-call form cell scope)
-  (let ((operands (map (lambda (operand) (analyze-operand operand scope)) (cells-of (cdr form))))
-        (primitive (fixed-primitive (car form) scope)))
-    (if (and primitive (not (eq? primitive apply)))
-        (primitive-call primitive operands cell)
-        (procedure-call (analyze form scope) operands cell))))
+  (let* ((operands (map (lambda (operand) (analyze-operand operand scope)) (cells-of (cdr form))))
+         (count (length operands))
+         (operator (car form))
+         (found (and (symbol? operator) (lookup-slot operator scope)))
+         (known (and (symbol? operator)
+                     (assq (if found (cdr found) (assq operator defined-globals)) known-procedures)))
+         (entry (and (symbol? operator) (not found) (primitive-entry operator))))
+    (cond ((and known (= count (cddr known)))
+           (known-call (cadr known) (and found (car found)) operands cell))
+          ((and entry
+                (not (eq? (cadr entry) apply))
+                (<= (list-ref entry 3) count (list-ref entry 4)))
+           (primitive-call (caddr entry) operands cell))
+          (else (procedure-call (analyze form scope) operands cell)))))
 
-;; The procedure named by `operator` when it is a primitive the program never
-;; redefines, so that the call needs no look-up at all; else #f.
-(define (fixed-primitive operator scope)
-  (and (symbol? operator)
-       (not (lookup operator scope))
-       (not (assq operator defined-globals))
-       (let ((entry (assq operator primitive-globals)))
-         (and entry (cdr entry)))))
+;; The entry of primitive-globals for a global name, if the program never defines
+;; nor assigns that name; else #f.
+(define (primitive-entry name)
+  (and (not (assq name defined-globals))
+       (assq name primitive-globals)))
 
-;; Operands. Most operands are constants or variables of the innermost frame; a
-;; call fetches those itself instead of calling an execution procedure for each.
-;; An operand is analysed into (how . what): (exec . procedure), (constant . value)
-;; or (local . index in the innermost frame).
+;; The primitive a global name stands for, if the program never defines nor
+;; assigns that name; else #f.
+(define (global-primitive name)
+  (let ((entry (primitive-entry name)))
+    (and entry (cadr entry))))
+
+
+;; Operands. Most operands are constants, numbers or variables of the innermost
+;; frame; a call fetches those itself instead of calling an execution procedure for
+;; each. An operand is analysed into (how . what):
+;;   (exec . procedure)    call the execution procedure;
+;;   (constant . value)    the value (a string, a boolean, quoted data, a primitive);
+;;   (number . cell)       the car of the cell (numbers are read at each evaluation);
+;;   (local . index)       the variable at index in the innermost frame.
 (define (analyze-operand cell scope)
   (let ((x (car cell)))
     (cond ((symbol? x)
            (let ((address (lookup x scope)))
-             (if (and address (= (car address) 0) (eq? (caddr address) 'value))
-                 (cons 'local (cadr address))
-                 (let ((primitive (fixed-primitive x scope)))
-                   (if primitive
-                       (cons 'constant primitive)
-                       (cons 'exec (analyze cell scope)))))))
-          ((and (keyword? x 'quote) (list? x) (= (length x) 2)) (cons 'constant (cadr x)))
+             (cond ((not address)
+                    (let ((primitive (global-primitive x)))
+                      (if primitive
+                          (cons 'constant primitive)
+                          (cons 'exec (global-reference x cell)))))
+                   ((and (= (car address) 0) (eq? (cddr address) 'value))
+                    (cons 'local (cadr address)))
+                   (else (cons 'exec (local-reference x (car address) (cadr address) (cddr address) cell))))))
+          ((number? x) (cons 'number cell))
+          ((and (special? x 'quote scope) (list? x) (= (length x) 2))
+           (if (number? (cadr x)) (cons 'number (cdr x)) (cons 'constant (cadr x))))
           ((or (pair? x) (null? x)) (cons 'exec (analyze cell scope)))
           (else (cons 'constant x)))))
 
-;; The parts of an operand the execution procedures below use: whether it is an
-;; execution procedure, whether it is a constant, and the procedure, constant or index.
+;; How an operand is fetched, as the booleans the execution procedures below test.
 (define (exec? operand) (eq? (car operand) 'exec))
 (define (constant? operand) (eq? (car operand) 'constant))
+(define (number-operand? operand) (eq? (car operand) 'number))
 
 ;; An operand as an execution procedure.
 (define (operand-exec operand)
   (let ((what (cdr operand)))
     (cond ((exec? operand) what)
           ((constant? operand) (lambda (env) what))
+          ((number-operand? operand) (lambda (env) (car what)))
           (else (lambda (env) (list-ref (car env) what))))))
 
-;; A call of a fixed primitive. Primitives return to their caller, so the call is an
-;; ordinary one (cheaper than a tail call here). (`apply`, which tail-calls its
-;; procedure, is called as any other procedure.)
+;; A call of a fixed primitive, with an argument count it accepts, through its
+;; implementation `f`. Primitives return to their caller, so the call is an ordinary
+;; one (cheaper than a tail call here); `apply`, which tail-calls its procedure, is
+;; called as any other procedure. Each operand a is fetched by the tests a? (exec),
+;; ak? (constant), an? (number), else it is a local.
 (define (primitive-call f operands cell)
   (case (length operands)
-    ((0) (lambda (env) (set! current cell) (let ((v (f))) v)))
-    ((1) (let ((a? (exec? (car operands))) (ac? (constant? (car operands))) (a (cdar operands)))
+    ((0) (lambda (env) (set! current cell) (let ((v (f #f))) v)))
+    ((1) (let* ((o (car operands)) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
            (lambda (env)
-             (let ((x (if a? (a env) (if ac? a (list-ref (car env) a)))))
+             (let ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
                (set! current cell)
-               (let ((v (f x))) v)))))
-    ((2) (let ((a? (exec? (car operands))) (ac? (constant? (car operands))) (a (cdar operands))
-               (b? (exec? (cadr operands))) (bc? (constant? (cadr operands))) (b (cdadr operands)))
+               (let ((v (f #f x))) v)))))
+    ((2) (let* ((o (car operands)) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
+                (p (cadr operands)) (b (cdr p))
+                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
            (lambda (env)
-             (let* ((x (if a? (a env) (if ac? a (list-ref (car env) a))))
-                    (y (if b? (b env) (if bc? b (list-ref (car env) b)))))
+             (let* ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
+                    (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
                (set! current cell)
-               (let ((v (f x y))) v)))))
+               (let ((v (f #f x y))) v)))))
+    ((3) (let ((a (operand-exec (car operands)))
+               (b (operand-exec (cadr operands)))
+               (c (operand-exec (caddr operands))))
+           (lambda (env)
+             (let* ((x (a env)) (y (b env)) (z (c env)))
+               (set! current cell)
+               (let ((v (f #f x y z))) v)))))
     (else
      (let ((operands (map operand-exec operands)))
        (lambda (env)
          (let ((xs (execute-each operands env)))
            (set! current cell)
-           (let ((v (apply f xs))) v)))))))
+           (let ((v (apply f #f xs))) v)))))))
 
-;; A call of any other procedure.
+;; A call of any other procedure (operands fetched as in primitive-call).
 (define (procedure-call operator operands cell)
   (case (length operands)
     ((0) (lambda (env)
            (let ((f (operator env)))
              (set! current cell)
              (f))))
-    ((1) (let ((a? (exec? (car operands))) (ac? (constant? (car operands))) (a (cdar operands)))
+    ((1) (let* ((o (car operands)) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
            (lambda (env)
              (let* ((f (operator env))
-                    (x (if a? (a env) (if ac? a (list-ref (car env) a)))))
+                    (x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
                (set! current cell)
                (f x)))))
-    ((2) (let ((a? (exec? (car operands))) (ac? (constant? (car operands))) (a (cdar operands))
-               (b? (exec? (cadr operands))) (bc? (constant? (cadr operands))) (b (cdadr operands)))
+    ((2) (let* ((o (car operands)) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
+                (p (cadr operands)) (b (cdr p))
+                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
            (lambda (env)
              (let* ((f (operator env))
-                    (x (if a? (a env) (if ac? a (list-ref (car env) a))))
-                    (y (if b? (b env) (if bc? b (list-ref (car env) b)))))
+                    (x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
+                    (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
                (set! current cell)
                (f x y)))))
     ((3) (let ((a (operand-exec (car operands)))
@@ -417,45 +521,76 @@
            (set! current cell)
            (apply f xs)))))))   ; in tail position, apply is a proper tail call
 
+;; A call of a known procedure with the right number of arguments: the frame of the
+;; arguments is made here and the body run in the procedure's environment, found at
+;; `depth` frames out (the frame of its letrec), or the empty environment of a global
+;; procedure (depth #f). The body's execution procedure is in `body-cell` once the
+;; procedure's analysis is done (the call may be inside it).
+(define (known-call body-cell depth operands cell)
+  (let ((run #f)
+        (global? (not depth))
+        (here? (eqv? depth 0))
+        (out? (eqv? depth 1)))
+    (case (length operands)
+      ((0) (lambda (env)
+             (unless run (set! run (body-cell #f #f)))
+             (set! current cell)
+             (run (cons '() (cond (global? '()) (here? env) (out? (cdr env))
+                                  (else (list-tail env depth)))))))
+      ((1) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
+             (lambda (env)
+               (let ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
+                 (unless run (set! run (body-cell #f #f)))
+                 (set! current cell)
+                 (run (cons (cons x '())
+                            (cond (global? '()) (here? env) (out? (cdr env))
+                                  (else (list-tail env depth)))))))))
+      ((2) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
+                  (p (cadr operands)) (b (cdr p))
+                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
+             (lambda (env)
+               (let* ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
+                      (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
+                 (unless run (set! run (body-cell #f #f)))
+                 (set! current cell)
+                 (run (cons (cons x (cons y '()))
+                            (cond (global? '()) (here? env) (out? (cdr env))
+                                  (else (list-tail env depth)))))))))
+      (else
+       (let ((operands (map operand-exec operands)))
+         (lambda (env)
+           (let ((xs (execute-each operands env)))
+             (unless run (set! run (body-cell #f #f)))
+             (set! current cell)
+             (run (cons xs (cond (global? '()) (here? env) (out? (cdr env))
+                                 (else (list-tail env depth))))))))))))
+
 ;; §4.1.4 Procedures: (lambda formals body …). See section 6 for what a procedure is.
 (define (analyze-lambda form cell scope)
   (if (< (length form) 3) (syntax-error "lambda: expected formals and a body" cell))
-  (lambda-expression 'lambda (cadr form) (cddr form) cell scope))
+  (lambda-expression 'lambda (cadr form) (cddr form) cell scope #f))
 
 ;; The execution procedure of a lambda expression: each evaluation makes a new
-;; procedure, named `name` in messages, closed over the environment.
-(define (lambda-expression name formals body cell scope)
-  (let ((factory (procedure-factory name formals body cell scope)))
+;; procedure, named `name` in messages, closed over the environment. `binding`: see
+;; procedure-factory.
+(define (lambda-expression name formals body cell scope binding)
+  (let ((factory (procedure-factory name formals body cell scope binding)))
     (lambda (env) (make-procedure factory env))))
 
-(define (lambda-form? x)
-  (and (keyword? x 'lambda) (list? x) (>= (length x) 3)))
+(define (lambda-form? x scope)
+  (and (special? x 'lambda scope) (list? x) (>= (length x) 3)))
 
 ;; §4.1.5 Conditionals: (if test consequent [alternate]). Only #f is false.
 (define (analyze-if form cell scope)
   (check-operands form cell 2 3)
   (let ((test (analyze (cdr form) scope))
-        (consequent (analyze (cddr form) scope))
-        (consequent-returns? (returns-directly? (caddr form) scope)))
+        (consequent (analyze (cddr form) scope)))
     (if (null? (cdddr form))
         (lambda (env) (if (test env) (consequent env) unspecified))
-        (let ((alternate (analyze (cdddr form) scope))
-              (alternate-returns? (returns-directly? (cadddr form) scope)))
-          (lambda (env)
-            (if (test env)
-                (if consequent-returns? (let ((v (consequent env))) v) (consequent env))
-                (if alternate-returns? (let ((v (alternate env))) v) (alternate env))))))))
-
-;; True when evaluating `x` makes no call of an interpreted procedure in tail
-;; position: a literal, a variable, a quote or lambda expression, or a call of a
-;; fixed primitive other than apply. Such an expression can be evaluated by an
-;; ordinary call even in tail position, which is cheaper than a tail call.
-(define (returns-directly? x scope)
-  (or (not (pair? x))
-      (keyword? x 'quote)
-      (keyword? x 'lambda)
-      (let ((primitive (fixed-primitive (car x) scope)))
-        (and primitive (not (eq? primitive apply))))))
+        (let ((alternate (analyze (cdddr form) scope)))
+          (lambda (env) (if (test env) (consequent env) (alternate env)))))))
 
 ;; §4.1.6 Assignments: (set! variable expression). Assigned locals are in cells.
 (define (analyze-assignment form cell scope)
@@ -478,40 +613,62 @@
 ;;; every execution procedure still knows the cell of its own piece of source.
 
 ;; §4.2.1 (cond clause …): clauses (test expression …), (test), (test => receiver)
-;; and a last (else expression …).
+;; and a last (else expression …). The chosen clause's body is in tail position.
 (define (analyze-cond form cell scope)
   (if (null? (cdr form)) (syntax-error "cond: expected at least one clause" cell))
-  (cond-clauses (cells-of (cdr form)) scope))
+  (let ((clauses (let each ((cells (cells-of (cdr form))))
+                   (if (null? cells)
+                       '()
+                       (let ((clause (cond-clause (car cells) scope)))
+                         (if (and (not (car clause)) (pair? (cdr cells)))
+                             (syntax-error "cond: else clause must be the last clause" (car cells)))
+                         (cons clause (each (cdr cells))))))))
+    (cond-chain clauses)))
 
-(define (cond-clauses cells scope)
-  (if (null? cells)
+;; The clauses as a chain of execution procedures, each trying one clause and
+;; handing over to the next in tail position; a last else clause is tried in line.
+(define (cond-chain clauses)
+  (if (null? clauses)
       (lambda (env) unspecified)
-      (let* ((cell (car cells)) (clause (car cell)))
-        (if (not (and (pair? clause) (list? clause)))
-            (syntax-error "cond: expected a clause (test expression …)" cell))
-        (if (and (eq? (car clause) 'else) (not (lookup 'else scope)))
-            (cond ((not (null? (cdr cells))) (syntax-error "cond: else clause must be the last clause" cell))
-                  ((null? (cdr clause)) (syntax-error "cond: else clause needs at least one expression" cell))
-                  (else (analyze-sequence (cells-of (cdr clause)) scope)))
-            (let ((test (analyze clause scope))
-                  (rest (cond-clauses (cdr cells) scope)))
-              (cond ((null? (cdr clause))
-                     (lambda (env)
-                       (let ((v (test env))) (if v v (rest env)))))
-                    ((arrow? (cadr clause) scope)
-                     (if (not (= (length clause) 3))
-                         (syntax-error "cond: expected (test => receiver)" cell))
-                     (let ((receiver (analyze (cddr clause) scope)))
-                       (lambda (env)
-                         (let ((v (test env)))
-                           (if v
-                               (let ((f (receiver env)))
-                                 (set! current cell)
-                                 (f v))
-                               (rest env))))))
-                    (else
-                     (let ((body (analyze-sequence (cells-of (cdr clause)) scope)))
-                       (lambda (env) (if (test env) (body env) (rest env)))))))))))
+      (let* ((clause (car clauses))
+             (test (car clause))
+             (sequence? (cadr clause))
+             (body (caddr clause))
+             (call (cadddr clause))
+             (rest (cond-chain (cdr clauses)))
+             (last-else (and (pair? (cdr clauses)) (null? (cddr clauses)) (not (car (cadr clauses)))))
+             (else-body (and last-else (caddr (cadr clauses)))))
+        (cond ((not test) body)                                   ; else
+              ((and sequence? last-else)
+               (lambda (env) (if (test env) (body env) (else-body env))))
+              (sequence? (lambda (env) (if (test env) (body env) (rest env))))
+              ((not body) (lambda (env) (let ((v (test env))) (if v v (rest env)))))   ; (test)
+              (else                                                                  ; (test => receiver)
+               (lambda (env)
+                 (let ((v (test env)))
+                   (if v
+                       (let ((f (body env)))
+                         (set! current call)
+                         (f v))
+                       (rest env)))))))))
+
+;; A cond clause, in the car of `cell`, as (test sequence? body cell): test is an
+;; execution procedure, or #f for else; with sequence? the body is the execution
+;; procedure of the clause's expressions, else it is that of the receiver, or #f
+;; for a clause (test) whose value is the test's.
+(define (cond-clause cell scope)
+  (let ((clause (car cell)))
+    (if (not (and (pair? clause) (list? clause)))
+        (syntax-error "cond: expected a clause (test expression …)" cell))
+    (cond ((and (eq? (car clause) 'else) (not (lookup 'else scope)))
+           (if (null? (cdr clause)) (syntax-error "cond: else clause needs at least one expression" cell))
+           (list #f #t (analyze-sequence (cells-of (cdr clause)) scope) cell))
+          ((null? (cdr clause)) (list (analyze clause scope) #f #f cell))
+          ((arrow? (cadr clause) scope)
+           (if (not (= (length clause) 3)) (syntax-error "cond: expected (test => receiver)" cell))
+           (list (analyze clause scope) #f (analyze (cddr clause) scope) cell))
+          (else
+           (list (analyze clause scope) #t (analyze-sequence (cells-of (cdr clause)) scope) cell)))))
 
 (define (arrow? x scope)
   (and (eq? x '=>) (not (lookup '=> scope))))
@@ -544,7 +701,8 @@
                         (let ((sequence (analyze-sequence (cells-of (cdr clause)) scope)))
                           (lambda (key env) (sequence env))))))
           (cond (else?
-                 (if (not (null? (cdr cells))) (syntax-error "case: else clause must be the last clause" cell))
+                 (if (not (null? (cdr cells)))
+                     (syntax-error "case: else clause must be the last clause" cell))
                  body)
                 ((not (list? (car clause)))
                  (syntax-error "case: expected a list of datums" clause))
@@ -580,7 +738,8 @@
 ;; §4.2.1 (when test expression …) and (unless test expression …).
 (define (analyze-when form cell scope)
   (if (< (length form) 3)
-      (syntax-error (string-append (symbol->string (car form)) ": expected a test and at least one expression")
+      (syntax-error (string-append (symbol->string (car form))
+                                   ": expected a test and at least one expression")
                     cell))
   (let ((test (analyze (cdr form) scope))
         (body (analyze-sequence (cells-of (cddr form)) scope)))
@@ -608,10 +767,9 @@
   (let ((binding (car cell)))
     (if (not (and (list? binding) (= (length binding) 2) (symbol? (car binding))))
         (syntax-error (string-append keyword ": expected a binding (name expression)") cell))
-    (check-bindable (car binding) binding)
     (cons (car binding) (cdr binding))))
 
-(define (check-bindable name cell)
+(define (check-global name cell)
   (if (memq name special-forms)
       (syntax-error (string-append "cannot bind the special form name '" (symbol->string name) "'") cell)))
 
@@ -619,7 +777,7 @@
 ;; `name`: a lambda expression bound to a name makes procedures of that name (for
 ;; messages), as compiled code does.
 (define (analyze-init name cell scope)
-  (definition-value (binding-definition name cell) scope))
+  (definition-value (binding-definition name cell scope) scope #f))
 
 ;; §4.2.2 (let ((name init) …) body) and the named let (let name bindings body).
 (define (analyze-let form cell scope)
@@ -649,11 +807,11 @@
 (define (analyze-named-let form cell scope)
   (if (< (length form) 4) (syntax-error "let: named let needs bindings and a body" cell))
   (let* ((name (cadr form))
-         (bindings (begin (check-bindable name (cdr form))
-                          (parse-bindings (caddr form) (cddr form) "let")))
+         (bindings (parse-bindings (caddr form) (cddr form) "let"))
          (inits (map (lambda (b) (analyze-init (car b) (cdr b) scope)) bindings))
          (frame (frame-for (list name)))
-         (factory (procedure-factory name (map car bindings) (cdddr form) cell (cons frame scope)))
+         (factory (procedure-factory name (map car bindings) (cdddr form) cell (cons frame scope)
+                                     (and (not (cell-slots frame)) (car frame))))
          (operator (if (cell-slots frame)
                        (lambda (env)
                          (let* ((loop (make-cell unassigned))
@@ -693,8 +851,8 @@
   (let ((keyword (symbol->string (car form))))
     (if (< (length form) 3) (syntax-error (string-append keyword ": expected bindings and a body") cell))
     (letrec-expression
-     (map (lambda (b) (binding-definition (car b) (cdr b))) (parse-bindings (cadr form) (cdr form) keyword))
-     (lambda (scope) (analyze-body (cells-of (cddr form)) cell scope))
+     (map (lambda (b) (list (car b) (cdr b))) (parse-bindings (cadr form) (cdr form) keyword))
+     (lambda (inner) (analyze-body (cells-of (cddr form)) cell inner))
      scope)))
 
 ;; §4.2.4 (do ((var init step) …) (test result …) command …): a loop of this
@@ -708,8 +866,7 @@
     (for-each (lambda (spec-cell)
                 (let ((spec (car spec-cell)))
                   (if (not (and (list? spec) (<= 2 (length spec) 3) (symbol? (car spec))))
-                      (syntax-error "do: expected (variable init [step])" spec-cell))
-                  (check-bindable (car spec) spec)))
+                      (syntax-error "do: expected (variable init [step])" spec-cell))))
               (cells-of specs))
     (let* ((names (map car specs))
            (frame (frame-for names))
@@ -761,30 +918,37 @@
 
 ;; The cells of a body with the forms of `begin`s at its head spliced in (R7RS
 ;; §5.3.2: such a begin may hold definitions).
-(define (splice-begins cells)
-  (if (null? cells)
-      '()
-      (let ((form (car (car cells))))
-        (if (and (keyword? form 'begin) (list? form))
-            (append (splice-begins (cells-of (cdr form))) (splice-begins (cdr cells)))
-            (cons (car cells) (splice-begins (cdr cells)))))))
+(define (splice-begins cells scope)
+  (cond ((null? cells) '())
+        ((and (special? (car (car cells)) 'begin scope) (list? (car (car cells))))
+         (append (splice-begins (cells-of (cdr (car (car cells)))) scope) (splice-begins (cdr cells) scope)))
+        ((special? (car (car cells)) 'define scope) (cons (car cells) (splice-begins (cdr cells) scope)))
+        (else cells)))
 
 ;; Definitions, from internal or top-level `define`s and from letrec bindings, are
 ;; lists of one of two shapes:
 ;;   (name init-cell)              name bound to the expression in the car of init-cell;
 ;;   (name formals body cell)      name bound to a procedure (body: a list of forms);
 ;;                                 `cell` holds the source it came from.
-(define (binding-definition name init-cell)
+;; The first shape becomes the second when the expression is a lambda expression in
+;; the scope of the definition.
+(define (binding-definition name init-cell scope)
   (let ((x (car init-cell)))
-    (if (lambda-form? x)
+    (if (lambda-form? x scope)
         (list name (cadr x) (cddr x) init-cell)
         (list name init-cell))))
 
 (define (procedure-definition? definition)
   (pair? (cddr definition)))
 
-;; The definition made by (define name expression) or (define (name . formals) body …).
-(define (parse-definition cell)
+(define (in-scope definition scope)
+  (if (procedure-definition? definition)
+      definition
+      (binding-definition (car definition) (cadr definition) scope)))
+
+;; The definition made by (define name expression) or (define (name . formals) body …);
+;; a global may not take a special form's name.
+(define (parse-definition cell top-level?)
   (let ((form (car cell)))
     (if (not (and (list? form) (>= (length form) 2)))
         (syntax-error "define: malformed definition" cell))
@@ -792,31 +956,35 @@
       (cond ((symbol? target)
              (if (not (= (length form) 3))
                  (syntax-error "define: expected a name and one expression" cell))
-             (check-bindable target (cdr form))
-             (binding-definition target (cddr form)))
+             (if top-level? (check-global target (cdr form)))
+             (list target (cddr form)))
             ((and (pair? target) (symbol? (car target)))
              (if (null? (cddr form))
-                 (syntax-error (string-append "define: procedure " (symbol->string (car target)) " has no body")
+                 (syntax-error (string-append "define: procedure " (symbol->string (car target))
+                                              " has no body")
                                cell))
-             (check-bindable (car target) target)
+             (if top-level? (check-global (car target) target))
              (list (car target) (cdr target) (cddr form) cell))
             (else (syntax-error "define: expected a name or (name formals …)" (cdr form)))))))
 
-;; The execution procedure of a definition's value, in `scope`.
-(define (definition-value definition scope)
-  (if (procedure-definition? definition)
-      (lambda-expression (car definition) (cadr definition) (caddr definition) (cadddr definition) scope)
-      (analyze (cadr definition) scope)))
+;; The execution procedure of a definition's value, in `scope`; `binding`: see
+;; procedure-factory.
+(define (definition-value definition scope binding)
+  (let ((definition (in-scope definition scope)))
+    (if (procedure-definition? definition)
+        (lambda-expression (car definition) (cadr definition) (caddr definition) (cadddr definition) scope
+                           binding)
+        (analyze (cadr definition) scope))))
 
 ;; §5.3.2 A body: internal definitions (with letrec* meaning) then expressions.
 (define (analyze-body cells cell scope)
-  (let split ((cells (splice-begins cells)) (definitions '()))
+  (let split ((cells (splice-begins cells scope)) (definitions '()))
     (cond ((null? cells) (syntax-error "body has no expression after its definitions" cell))
-          ((keyword? (car (car cells)) 'define)
-           (split (cdr cells) (cons (parse-definition (car cells)) definitions)))
+          ((special? (car (car cells)) 'define scope)
+           (split (cdr cells) (cons (parse-definition (car cells) #f) definitions)))
           (else
            (for-each (lambda (c)
-                       (if (keyword? (car c) 'define)
+                       (if (special? (car c) 'define scope)
                            (syntax-error "define: definitions must come before the expressions of a body" c)))
                      cells)
            (if (null? definitions)
@@ -836,6 +1004,9 @@
 ;; is a cell, filled in order.
 (define (letrec-expression definitions analyze-inner scope)
   (let* ((names (map car definitions))
+         ;; (whether an initialiser is a lambda expression depends on the new names)
+         (definitions (let ((named (cons (scope-frame names (map kind-of names)) scope)))
+                        (map (lambda (d) (in-scope d named)) definitions)))
          (direct (let mark ((definitions definitions) (early #t))
                    (if (null? definitions)
                        '()
@@ -843,14 +1014,14 @@
                                               (procedure-definition? (car definitions))
                                               (not (memq (car (car definitions)) assigned-names)))))
                          (cons procedure? (mark (cdr definitions) procedure?))))))
-         (frame (map (lambda (name direct?) (cons name (if direct? 'value 'cell))) names direct))
+         (frame (scope-frame names (map (lambda (direct?) (if direct? 'value 'cell)) direct)))
          (inner (cons frame scope))
-         (slots (map (lambda (definition direct?)
+         (slots (map (lambda (definition direct? slot)
                        (if direct?
                            (procedure-factory (car definition) (cadr definition) (caddr definition)
-                                              (cadddr definition) inner)
-                           (definition-value definition inner)))
-                     definitions direct))
+                                              (cadddr definition) inner slot)
+                           (definition-value definition inner #f)))
+                     definitions direct frame))
          (body (analyze-inner inner)))
     (if (memq #f direct)
         (lambda (env)
@@ -877,9 +1048,15 @@
 (define (analyze-top-level cells)
   (map (lambda (cell)
          (if (keyword? (car cell) 'define)
-             (let ((definition (parse-definition cell)))
-               ((cdr (assq (car definition) defined-globals))
-                'define cell (definition-value definition '())))
+             (let* ((definition (parse-definition cell #t))
+                    (global (assq (car definition) defined-globals))
+                    (outside known-procedures)
+                    ;; A stable global procedure is known in its own body (only there is
+                    ;; it sure to be defined already).
+                    (value (definition-value definition '()
+                                             (and (memq (car definition) stable-globals) global))))
+               (set! known-procedures outside)
+               ((cdr global) 'define cell value))
              (analyze cell '())))
        (splice-top-level cells)))
 
@@ -917,8 +1094,11 @@
     (car made)))
 
 ;; Analyses a procedure named `name` (a symbol, for messages) with `formals` and
-;; `body` (a list of cells) in `scope`, into a factory.
-(define (procedure-factory name formals body cell scope)
+;; `body` (a list of cells) in `scope`, into a factory. `binding`, unless #f, is a
+;; binding sure to hold the procedure (see known-procedures): calls through it with
+;; the right argument count become known calls, when the frame of the arguments needs
+;; no cell.
+(define (procedure-factory name formals body cell scope binding)
   (if (null? body) (syntax-error "lambda: expected formals and a body" cell))
   (let* ((parsed (parse-formals formals cell))
          (required (car parsed))
@@ -930,52 +1110,55 @@
          ;; and a rest parameter is the tail of it.
          (frame (if boxed
                     (frame-for names)
-                    (append (map (lambda (n) (cons n 'value)) required)
-                            (if rest (list (cons rest 'tail)) '()))))
-         (run (analyze-body (cells-of body) cell (cons frame scope)))
-         (label (symbol->string name)))
-    (lambda ()
-      (let ((env '()))
-        (cons (cond ((or boxed rest (> count 2))
-                     (let ((arity-ok? (arity-test count rest)))
+                    (scope-frame names (map (lambda (n) (if (eq? n rest) 'tail 'value)) names))))
+         (body-cell (make-cell #f)))
+    (if (and binding (not boxed) (not rest))
+        (set! known-procedures (cons (cons binding (cons body-cell count)) known-procedures)))
+    (let ((run (analyze-body (cells-of body) cell (cons frame scope)))
+          (label (symbol->string name)))
+      (body-cell #t run)
+      (lambda ()
+        (let ((env '()))
+          (cons (cond ((or boxed rest (> count 2))
+                       (let ((arity-ok? (arity-test count rest)))
+                         (lambda arguments
+                           (if (arity-ok? arguments)
+                               (run (cons (if boxed (box-arguments arguments boxed count) arguments) env))
+                               (arity-error label count rest arguments)))))
+                      ;; The usual cases, with the argument count tested in line:
+                      ((= count 0)
                        (lambda arguments
-                         (if (arity-ok? arguments)
-                             (run (cons (if boxed (box-arguments arguments boxed count) arguments) env))
+                         (if (null? arguments)
+                             (run (cons arguments env))
+                             (arity-error label count rest arguments))))
+                      ((= count 1)
+                       (lambda arguments
+                         (if (and (pair? arguments) (null? (cdr arguments)))
+                             (run (cons arguments env))
+                             (arity-error label count rest arguments))))
+                      (else
+                       (lambda arguments
+                         (if (and (pair? arguments) (pair? (cdr arguments)) (null? (cddr arguments)))
+                             (run (cons arguments env))
                              (arity-error label count rest arguments)))))
-                    ;; The usual cases, with the argument count tested in line:
-                    ((= count 0)
-                     (lambda arguments
-                       (if (null? arguments)
-                           (run (cons arguments env))
-                           (arity-error label count rest arguments))))
-                    ((= count 1)
-                     (lambda arguments
-                       (if (and (pair? arguments) (null? (cdr arguments)))
-                           (run (cons arguments env))
-                           (arity-error label count rest arguments))))
-                    (else
-                     (lambda arguments
-                       (if (and (pair? arguments) (pair? (cdr arguments)) (null? (cddr arguments)))
-                           (run (cons arguments env))
-                           (arity-error label count rest arguments)))))
-              (lambda (e) (set! env e)))))))
+                (lambda (e) (set! env e))))))))
 
 ;; Formals: (name …), name, or (name … . name), as (required-names . rest-name-or-#f).
 (define (parse-formals formals cell)
   (let loop ((x formals) (required '()))
     (cond ((null? x) (cons (reverse required) #f))
           ((symbol? x)
-           (check-bindable x cell)
-           (if (memq x required) (syntax-error (string-append "lambda: duplicate parameter '" (symbol->string x) "'") cell))
+           (if (memq x required)
+               (syntax-error (string-append "lambda: duplicate parameter '" (symbol->string x) "'") cell))
            (cons (reverse required) x))
           ((pair? x)
            (let ((name (car x)))
              (if (not (symbol? name)) (syntax-error "lambda: formal parameter must be a symbol" x))
-             (check-bindable name x)
              (if (memq name required)
                  (syntax-error (string-append "lambda: duplicate parameter '" (symbol->string name) "'") x))
              (loop (cdr x) (cons name required))))
-          (else (syntax-error "lambda: expected a list of formals or a symbol" cell)))))
+          ((eq? x formals) (syntax-error "lambda: expected a list of formals or a symbol" cell))
+          (else (syntax-error "lambda: rest parameter must be a symbol" cell)))))
 
 ;; A test of an argument list's length that allocates nothing.
 (define (arity-test count rest)
@@ -1004,9 +1187,11 @@
 (define (arity-error label count rest arguments)
   (raise-error 'arity
                (string-append label ": expected "
-                              (if rest (string-append "at least " (number->string count)) (number->string count))
+                              (if rest
+                                  (string-append "at least " (number->string count))
+                                  (number->string count))
                               " argument(s), got " (number->string (length arguments)))
                current))
 
 ;; The value of this file: the entry point the host calls.
-run-program
+analyze-program

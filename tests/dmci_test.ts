@@ -225,6 +225,71 @@ Deno.test("an interpreted run at another theta uses those parameter values", () 
   assert.equal(runInterpreted(prog, f64Backend, { theta }), "105");
 });
 
+Deno.test("a program analysed once runs again correctly at other parameter values", () => {
+  const text = `
+    (define k 2.0)
+    (define pts '((1.5 . 0.5) 3.0))
+    (define (f x) (if (> x 100) (error "too big" x) (* k x (car (car pts)) (cdr (car pts)) (cadr pts))))
+    (f 1.0)`;
+  const prog = loadProgram(text, FILE);
+  for (const backend of [f64Backend, tfjsBackend]) {
+    for (const theta of [[2, 1.5, 0.5, 3, 1], [1, 1, 1, 1, 200], [3, 2, 1, 0.5, 2], [2, 1.5, 0.5, 3, 1]]) {
+      const direct = (() => {
+        try {
+          return valueAndGrad(prog, backend, { theta });
+        } catch (e) {
+          return String(e);
+        }
+      })();
+      const interp = (() => {
+        try {
+          return interpretedValueAndGrad(prog, backend, { theta });
+        } catch (e) {
+          return String(e);
+        }
+      })();
+      if (typeof direct === "string") assert.equal(interp, direct);
+      else {
+        assert.ok(typeof interp !== "string", interp as string);
+        assert.ok(close(interp.value, direct.value, 1e-6), `${interp.value} vs ${direct.value}`);
+        direct.grad.forEach((g, i) => assert.ok(close(interp.grad[i] as number, g as number, 1e-6)));
+      }
+    }
+  }
+});
+
+Deno.test("inputs are globals of interpreted runs, as of direct runs", () => {
+  const prog = loadProgram(
+    "(define a 0.5) (define b 0.1) (sum (square (- ys (+ (* a xs) b))))",
+    FILE,
+  );
+  const inputs = { xs: new Float64Array([0, 1, 2, 3]), ys: [0.2, 0.6, 1.2, 1.5], unused: 7 };
+  for (const [backend, tol] of [[f64Backend, 1e-12], [tfjsBackend, 1e-5]] as const) {
+    const direct = valueAndGrad(prog, backend, { inputs });
+    for (const levels of [1, 2]) {
+      const interp = interpretedValueAndGrad(prog, backend, { inputs, levels });
+      assert.ok(close(interp.value, direct.value, tol), `${interp.value} vs ${direct.value}`);
+      direct.grad.forEach((g, i) => assert.ok(close(interp.grad[i] as number, g as number, tol)));
+    }
+  }
+  // New values for the same names reuse the analysis; a program may redefine an input.
+  assert.equal(runInterpreted(readProgram("(+ n 1)", FILE), f64Backend, { inputs: { n: 41 } }), "42");
+  const again = readProgram("(+ n 1)", FILE);
+  assert.equal(runInterpreted(again, f64Backend, { inputs: { n: 1 } }), "2");
+  assert.equal(runInterpreted(again, f64Backend, { inputs: { n: 2 } }), "3");
+  assert.equal(runInterpreted(readProgram("(define n 5) n", FILE), f64Backend, { inputs: { n: 1 } }), "5");
+  assert.equal(errorOf(() => runInterpreted(again, f64Backend)).kind, "unbound");
+  assert.equal(errorOf(() => runInterpreted(again, f64Backend, { inputs: { car: 1 } })).kind, "spec");
+});
+
+Deno.test("a θ of the wrong length is refused as by direct runs", () => {
+  const prog = loadProgram("(define k 2.0) k", FILE);
+  const direct = errorOf(() => valueAndGrad(prog, f64Backend, { theta: [1, 2] }));
+  const interp = errorOf(() => interpretedValueAndGrad(prog, f64Backend, { theta: [1, 2] }));
+  assert.equal(interp.kind, direct.kind);
+  assert.equal(interp.message, direct.message);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Compiled once
 
@@ -375,6 +440,18 @@ Deno.test("programs may redefine primitives, and local variables shadow them", (
   assertSameValue("(set! abs (lambda (x) 0)) (abs -5)", "0");
 });
 
+Deno.test("local variables shadow special forms, as in R7RS", () => {
+  assertSameValue("(define (f if) (if 1 2)) (f list)", "(1 2)");
+  assertSameValue("(let ((quote (lambda (x) (* x 2)))) (quote 5))", "10");
+  assertSameValue("(define (g) (define (lambda . x) x) (lambda 1 2)) (g)", "(1 2)");
+  assertSameValue("(let ((define 3)) define)", "3");
+  assertSameValue("(define (f) (define begin list) (begin 1 2)) (f)", "2");
+  assertSameValue("(let ((set! (lambda (a b) (+ a b)))) (set! 1 2))", "3");
+  assertSameValue("(let ((=> 1)) (cond (#t => -)))", "#<procedure ->");
+  assertSameValue("(do ((when 0 (+ when 1))) ((= when 3) when))", "3");
+  assertSameValue("(let ((lambda list)) (define f (lambda 1 2)) f)", "(1 2)");
+});
+
 Deno.test("strings, symbols and tensors pass through the evaluator unchanged", () => {
   assertSameValue(`(string-append "a" (symbol->string 'b) (number->string 2.5))`, `"ab2.5"`);
   assertSameValue('(eq? (string->symbol "x") \'x)', "#t");
@@ -456,12 +533,43 @@ Deno.test("a user error is reported at the call of error", () => {
   assert.deepEqual(e.irritants, [-2]);
 });
 
-Deno.test("runaway recursion and endless loops are limit errors", () => {
-  assert.equal(
-    errorOf(() => runInterpreted(loadProgram("(define (f n) (+ 1 (f n))) (f 1)", FILE), f64Backend)).kind,
-    "limit",
-  );
-  assertSameError("(define (f n) (+ 1 (f n))) (f 1)", { message: false });
+// Runaway recursion ends on the host stack (its RangeError becomes a limit error); that is
+// provoked in a `deno run` subprocess (main thread), as tests/limits_test.ts does, because
+// `deno test` threads have 2 MiB stacks and a larger --stack-size would abort the test run.
+const RUNAWAY_SCRIPT = `
+import { f64Backend } from ${JSON.stringify(new URL("../lib/backend/f64/mod.ts", import.meta.url).href)};
+import { loadProgram, runProgram } from ${JSON.stringify(new URL("../lib/program.ts", import.meta.url).href)};
+import { runInterpreted } from ${JSON.stringify(new URL("../lib/dmci.ts", import.meta.url).href)};
+const prog = loadProgram(Deno.args[0], "m.scm");
+for (const run of [runProgram, runInterpreted]) {
+  try {
+    console.log(JSON.stringify({ value: run(prog, f64Backend) }));
+  } catch (e) {
+    console.log(JSON.stringify({ kind: e.kind, span: e.span, message: e.message }));
+  }
+}`;
+
+Deno.test("runaway recursion and endless loops are limit errors", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(script, RUNAWAY_SCRIPT);
+    for (const text of ["(define (f n) (+ 1 (f n))) (f 1)", "(define (f n) (car (map f (list n)))) (f 1)"]) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--v8-flags=--stack-size=4000", script, text],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const [direct, interp] = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      assert.equal(direct.kind, "limit", JSON.stringify(direct));
+      assert.equal(interp.kind, "limit", JSON.stringify(interp));
+      assert.equal(interp.span?.file, FILE);
+    }
+  } finally {
+    await Deno.remove(script);
+  }
   const loop = errorOf(() =>
     runInterpreted(loadProgram("(let loop () (loop))", FILE), f64Backend, { limits: { fuel: 100000 } })
   );

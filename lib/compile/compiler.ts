@@ -474,8 +474,9 @@ class Compiler {
       `R.site = ${this.site(n.span)};`,
       `if (++R.depth > R.maxDepth) R.tooDeep(R.site);`,
       `let ${t} = ${f}(${args.join(", ")});`,
-      `R.depth--;`,
+      // Bounce before leaving: work reached through the callee's tail calls is still this depth.
       `if (${t} instanceof TC) ${t} = R.bounce(${t});`,
+      `R.depth--;`,
     );
     return t;
   }

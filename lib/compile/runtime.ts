@@ -116,8 +116,8 @@ export class Runtime {
     this.site = site;
     if (++this.depth > this.maxDepth) this.tooDeep(site);
     let r = f(...args);
-    this.depth--;
     if (r instanceof TailCall) r = this.bounce(r);
+    this.depth--;
     return r;
   }
 
