@@ -11,12 +11,14 @@ import { loadProgram, runProgram } from "./lib/program.ts";
 import { isIncomplete, Session } from "./lib/session.ts";
 import { DEFAULT_LIMITS, type Limits } from "./lib/compile/runtime.ts";
 import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
+import { FIT_USAGE, fitCommand } from "./lib/fit/command.ts";
 
 const USAGE = `dmci — differentiable meta-circular interpretation
 
 usage: deno run -A cli.ts COMMAND [options]
 
 commands:
+  fit [SPEC.json]  fit a model spec (default: the bundled exponential decay); writes JSON and SVG to --out
   run FILE.scm     print the value of the program's last expression (Scheme write syntax)
   repl             read-eval-print loop
   verify PATH…     value and gradient, direct vs through the evaluator vs central differences
@@ -119,6 +121,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   run: runCommand,
   repl: replCommand,
   verify: verifyCommand,
+  fit: fitCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit code. */
@@ -133,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!handler) throw new UsageError(`unknown command '${command}'`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(command === "verify" ? VERIFY_USAGE : USAGE);
+      console.log(command === "verify" ? VERIFY_USAGE : command === "fit" ? FIT_USAGE : USAGE);
       return 0;
     }
     return (await handler(rest)) ?? 0;

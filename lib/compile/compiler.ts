@@ -135,6 +135,11 @@ class Compiler {
   private readonly assigned = new Set<string>();
   /** JS names of local variables that set! may assign; other locals and temporaries never change. */
   private readonly mutableJs = new Set<string>();
+  /**
+   * JS variables of the globals the program defines or assigns (unless globals are open): a
+   * variable of the run function, initialised from G, is much faster than a property of G.
+   */
+  private readonly globalJs = new Map<string, string>();
 
   constructor(private readonly nodes: readonly Node[], private readonly options: CompileOptions) {
     const defineCount = new Map<string, number>();
@@ -183,6 +188,11 @@ class Compiler {
     for (const name of this.lambdaGlobals) {
       if (this.unstableGlobals.has(name) || options.openGlobals) this.lambdaGlobals.delete(name);
     }
+    if (!options.openGlobals) {
+      for (const name of [...this.definedGlobals, ...this.assigned]) {
+        if (!this.globalJs.has(name)) this.globalJs.set(name, `g_${mangle(name)}`);
+      }
+    }
   }
 
   program(): CompiledCode {
@@ -200,10 +210,17 @@ class Compiler {
     const source = [
       ...prologue,
       "return function run($p, G, Q) {",
+      // (var: closures read these without the checks of let's temporal dead zone)
+      ...[...this.globalJs].map(([name, js]) => `var ${js} = G[${JSON.stringify(name)}];`),
       ...fn.lines,
       "};",
     ].join("\n");
     return { source, spans: this.spans, constants: this.constants, paramQuotes: this.paramQuotes };
+  }
+
+  /** Where global `name` is kept: its JS variable, or its property of G. */
+  private global(name: string): string {
+    return this.globalJs.get(name) ?? `G[${JSON.stringify(name)}]`;
   }
 
   private fresh(hint: string): string {
@@ -317,10 +334,10 @@ class Compiler {
         const b = scope.get(n.name);
         if (b) fn.lines.push(`${b.js} = ${value};`);
         else {
-          const g = JSON.stringify(n.name);
+          const g = this.global(n.name);
           fn.lines.push(
-            `if (G[${g}] === undefined) R.unbound(${g}, ${this.site(n.span)});`,
-            `G[${g}] = ${value};`,
+            `if (${g} === undefined) R.unbound(${JSON.stringify(n.name)}, ${this.site(n.span)});`,
+            `${g} = ${value};`,
           );
         }
         this.deliver("R.U", dest, fn);
@@ -331,7 +348,7 @@ class Compiler {
         const value = n.value.k === "lambda"
           ? this.lambda(n.value, scope, null, stable ? n.name : null)
           : this.expr(n.value, scope, fn);
-        fn.lines.push(`G[${JSON.stringify(n.name)}] = ${value};`);
+        fn.lines.push(`${this.global(n.name)} = ${value};`);
         this.deliver("R.U", dest, fn);
         return;
       }
@@ -363,8 +380,7 @@ class Compiler {
         if (b?.uninit) return `(${b.js} ?? R.uninit(${JSON.stringify(n.name)}, ${this.site(n.span)}))`;
         if (b) return b.js;
         if (this.knownPrim(n, scope)) return this.procRef(n.name);
-        const g = JSON.stringify(n.name);
-        return `(G[${g}] ?? R.unbound(${g}, ${this.site(n.span)}))`;
+        return `(${this.global(n.name)} ?? R.unbound(${JSON.stringify(n.name)}, ${this.site(n.span)}))`;
       }
       case "lambda":
         return this.lambda(n, scope, null, null);
