@@ -160,3 +160,24 @@ Deno.test("fit with no spec fits the bundled default and writes JSON and SVG", a
   assert.equal(json.params[0].name, "A");
   assert.match(await Deno.readTextFile(join(out, "exponential_decay.svg")), /^<svg/);
 });
+
+Deno.test("restarts on tfjs run batched (parameters [restarts, 1]) and agree with f64", async () => {
+  const loaded = await loadSpec(join(SPECS, "exponential_decay.json"));
+  loaded.spec.optimizer.restarts = 3;
+  const r = await fitSpec(loaded, { plot: false, backend: "tfjs" });
+  assert.ok(!r.optimizer.warnings.some((w) => w.includes("one at a time")), r.optimizer.warnings.join("\n"));
+  assert.equal(r.optimizer.restarts.length, 3);
+  const f = await fitSpec(await loadSpec(join(SPECS, "exponential_decay.json")), { plot: false });
+  r.params.forEach((p, i) =>
+    assert.ok(Math.abs(p.value - f.params[i].value) <= 1e-3 * Math.max(1, Math.abs(p.value)))
+  );
+});
+
+Deno.test("a program that cannot batch its restarts falls back to one at a time, and says so", async () => {
+  const loaded = await loadSpec(join(SPECS, "exponential_decay.json"));
+  loaded.spec.optimizer.restarts = 2;
+  loaded.programText = "(define A 1.0) (define k 0.2) (define c 0.0) (if (> k c) (* A (exp (- (* k t)))) t)";
+  const r = await fitSpec(loaded, { plot: false, backend: "tfjs" });
+  assert.ok(r.optimizer.warnings.some((w) => w.includes("one at a time")), r.optimizer.warnings.join("\n"));
+  assert.ok(Math.abs(r.params[0].value - 2.5) < 0.1);
+});
