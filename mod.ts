@@ -30,6 +30,10 @@ export {
   valueAndGrad,
 } from "./lib/program.ts";
 export { Session } from "./lib/session.ts";
+export { interpretedValueAndGrad, runInterpreted } from "./lib/dmci.ts";
+export { verifyPaths, verifyProgram } from "./lib/verify.ts";
+export { type LoadedSpec, loadSpec, parseSpec, type Spec } from "./lib/fit/spec.ts";
+export { type FitOptions, type FitResult, fitSpec } from "./lib/fit/fit.ts";
 export { type Primitive, PRIMITIVES } from "./lib/primitives.ts";
 export type { Backend, Nested, ParamValue, TensorData, ValueAndGrad } from "./lib/backend/backend.ts";
 export { BACKEND_NAMES, backendByName, type BackendName, DEFAULT_BACKEND } from "./lib/backend/select.ts";

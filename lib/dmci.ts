@@ -7,6 +7,7 @@
  * programs to data and turns the evaluator's errors into DmciErrors at the program's own
  * positions.
  */
+import { EVALUATOR_SOURCE } from "./evaluator_source.ts";
 import { DmciError, type ErrorKind, type Span } from "./errors.ts";
 import type { Datum, ListDatum } from "./read/datum.ts";
 import { datumToValue } from "./read/datum_value.ts";
@@ -29,8 +30,8 @@ import type { Backend, ValueAndGrad } from "./backend/backend.ts";
 /** The evaluator's file name, as the spans of its code and of its text read as data say. */
 export const EVALUATOR_FILE = "lib/evaluator.scm";
 
-/** The text of lib/evaluator.scm (fetched once, by file: or http: URL alike). */
-const EVALUATOR_TEXT = await (await fetch(new URL("./evaluator.scm", import.meta.url))).text();
+/** The text of lib/evaluator.scm, embedded (scripts/embed_evaluator.ts) so URL import needs no permission. */
+const EVALUATOR_TEXT = EVALUATOR_SOURCE;
 
 let evaluator: Program | undefined;
 

@@ -46,14 +46,15 @@ function serveRepo(): { server: Deno.HttpServer<Deno.NetAddr>; served: Served[] 
 }
 
 const SCRIPT = (base: string): string => `
-import { backendByName, loadProgram, valueAndGrad } from "${base}/mod.ts";
+import { backendByName, interpretedValueAndGrad, loadProgram, valueAndGrad } from "${base}/mod.ts";
 const prog = loadProgram("(define k 3.0) (* k k)", "square.scm");
 const out = {};
 for (const name of ["f64", "tfjs"]) out[name] = valueAndGrad(prog, await backendByName(name));
+out.interpreted = interpretedValueAndGrad(prog, await backendByName("f64"));
 console.log(JSON.stringify(out));
 `;
 
-Deno.test("mod.ts imported by URL from outside the repo gives value 9 and gradient 6 on f64 and tfjs", async () => {
+Deno.test("mod.ts imported by URL from outside the repo gives value 9 and gradient 6 on f64, tfjs and interpreted", async () => {
   const { server, served } = serveRepo();
   const base = `http://127.0.0.1:${server.addr.port}`;
   const dir = await Deno.makeTempDir({ prefix: "dmci_url_import_" });
@@ -83,6 +84,7 @@ Deno.test("mod.ts imported by URL from outside the repo gives value 9 and gradie
 
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
     assert.deepEqual(result.f64, { value: 9, grad: [6] });
+    assert.deepEqual(result.interpreted, { value: 9, grad: [6] }, "the evaluator loads and runs by URL");
     assert.ok(Math.abs(result.tfjs.value - 9) <= 1e-5, `tfjs value ${result.tfjs.value}`);
     assert.equal(result.tfjs.grad.length, 1);
     assert.ok(Math.abs(result.tfjs.grad[0] - 6) <= 1e-5, `tfjs gradient ${result.tfjs.grad[0]}`);
