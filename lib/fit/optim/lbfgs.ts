@@ -119,7 +119,14 @@ export function lbfgs(f: Objective, x0: Float64Array, o: OptimOptions = {}): Opt
         [S, Y, R] = [[], [], []];
         continue;
       }
-      reason = `line search failed along −gradient: ${ls.reason}`;
+      // In low precision (float32 gradients) the last digits of f are noise, and no step can
+      // satisfy the Wolfe conditions once f has stopped decreasing: converged, to that precision.
+      if (Math.abs(previousDecrease) <= tol * Math.max(1, Math.abs(fx))) {
+        converged = true;
+        reason =
+          `no further decrease at this precision: the last relative decrease was ≤ tolerance ${fmt(tol)} ` +
+          `and the line search along −gradient found no better point (${ls.reason})`;
+      } else reason = `line search failed along −gradient: ${ls.reason}`;
       break;
     }
 
