@@ -12,6 +12,7 @@ import { isIncomplete, Session } from "./lib/session.ts";
 import { DEFAULT_LIMITS, type Limits } from "./lib/compile/runtime.ts";
 import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
 import { FIT_USAGE, fitCommand } from "./lib/fit/command.ts";
+import { BATTERY_USAGE, batteryBenchCommand } from "./lib/domains/battery_command.ts";
 
 const USAGE = `dmci — differentiable meta-circular interpretation
 
@@ -21,6 +22,7 @@ commands:
   fit [SPEC.json]  fit a model spec (default: the bundled exponential decay); writes JSON and SVG to --out
   run FILE.scm     print the value of the program's last expression (Scheme write syntax)
   repl             read-eval-print loop
+  bench battery    the battery capacity-fade benchmark (bench battery --help)
   verify PATH…     value and gradient, direct vs through the evaluator vs central differences
                    (--seeds N: seed 0 is the literals as written; see verify --help)
 
@@ -116,12 +118,19 @@ async function replCommand(args: string[]): Promise<void> {
   }
 }
 
+async function benchCommand(args: string[]): Promise<number> {
+  const [which, ...rest] = args;
+  if (which === "battery") return await batteryBenchCommand(rest);
+  throw new UsageError(`bench: expected a benchmark name (battery), got '${which ?? ""}'`);
+}
+
 /** Each handler returns its exit code (or nothing for 0). */
 const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   run: runCommand,
   repl: replCommand,
   verify: verifyCommand,
   fit: fitCommand,
+  bench: benchCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit code. */
@@ -136,7 +145,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!handler) throw new UsageError(`unknown command '${command}'`);
     if (rest.includes("--help") || rest.includes("-h")) {
-      console.log(command === "verify" ? VERIFY_USAGE : command === "fit" ? FIT_USAGE : USAGE);
+      const usage = command === "verify"
+        ? VERIFY_USAGE
+        : command === "fit"
+        ? FIT_USAGE
+        : command === "bench" && rest[0] === "battery"
+        ? BATTERY_USAGE
+        : USAGE;
+      console.log(usage);
       return 0;
     }
     return (await handler(rest)) ?? 0;
