@@ -1,7 +1,9 @@
 /**
  * Interpreted/direct time ratios for value+gradient as one table
  * (`deno run -A --v8-flags=--stack-size=4000 bench/interp_ratios.ts [--rounds N]`).
- * Direct and interpreted runs alternate, and the median of each is reported.
+ * Each case is first warmed up (V8 optimises the evaluator's many small procedures only
+ * after some hundreds of runs), then direct and interpreted runs alternate, and the median
+ * of each is reported.
  */
 import { loadInterpCases } from "./interp_cases.ts";
 
@@ -30,9 +32,19 @@ console.log(
   ]
     .join("  "),
 );
+/** Runs both variants of a case, alternately, for about `ms` milliseconds. */
+function warmUp(c: { direct: () => void; interpreted: () => void }, ms: number): void {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    c.direct();
+    c.interpreted();
+  }
+}
+
 const ratios: number[] = [];
 for (const c of cases) {
-  // Size a repetition to ≥ 20 ms, warm up, then alternate.
+  // Warm up, size a repetition to ≥ 20 ms, then alternate.
+  warmUp(c, 300);
   const once = timeOnce(c.interpreted, 3);
   const reps = Math.max(1, Math.ceil(20 / Math.max(once, 1e-3)));
   const d: number[] = [], i: number[] = [];

@@ -250,7 +250,8 @@ const prepared = new WeakMap<Runtime, WeakMap<ProgramData, Map<string, Prepared>
  * The program analysed on a runtime, for `levels` of evaluator and inputs named `inputs`:
  * analysed on first use (a syntax error is raised then, and nothing is kept), then reused.
  *
- * The hooks given to the evaluator are `raise` (an error of a kind at the expression in
+ * The hooks given to the evaluator are `parameter` (whether the number in the car of a
+ * pair of the program is a parameter), `raise` (an error of a kind at the expression in
  * the car of a pair of the program) and `watch` (given, once per evaluator level, a
  * procedure returning the pair of the call being made, to re-locate errors).
  */
@@ -281,12 +282,16 @@ function prepare(
     watchers.push(current);
     return UNSPECIFIED;
   };
+  // Only the numbers that are parameters change between runs; the evaluator takes the others as constants.
+  const leafCells = new Set(programValue(prog).leaves.filter((l) => l.field === "car").map((l) => l.pair));
+  const parameter = (cell: unknown): boolean => leafCells.has(cell as Pair);
   const primitives = primitivesFor(rt, levels > 1 ? [prog.forms, evaluatorProgram().forms] : [prog.forms]);
   const names = arrayToList(inputs.map((name) => Sym.of(name)));
   const inputCells: Pair[][] = [];
   let program = programValue(prog).forms;
   for (let level = 1; level < levels; level++) {
-    // ((begin <the evaluator's forms>) (run-program '<program> '<primitives> '<inputs> '<values> '<raise> '<watch>))
+    // ((begin <the evaluator's forms>)
+    //  (run-program '<program> '<parameter> '<primitives> '<inputs> '<values> '<raise> '<watch>))
     const quote = (x: unknown) => arrayToList([Sym.of("quote"), x]);
     // The values' list is made once; each run puts the run's values in its pairs.
     const pairs = inputs.map(() => new Pair(NIL, NIL));
@@ -295,7 +300,7 @@ function prepare(
     const values = quote(pairs[0] ?? NIL);
     const run = arrayToList([
       Sym.of("run-program"),
-      ...[program, primitives, names].map(quote),
+      ...[program, parameter, primitives, names].map(quote),
       values,
       ...[raise, watch].map(quote),
     ]);
@@ -303,7 +308,11 @@ function prepare(
   }
   rt.reset(limits);
   try {
-    const run = rt.call(entryOn(rt), [program, primitives, names, raise, watch], undefined) as Procedure;
+    const run = rt.call(
+      entryOn(rt),
+      [program, parameter, primitives, names, raise, watch],
+      undefined,
+    ) as Procedure;
     const p: Prepared = { run, inputCells, watchers, analysed: watchers.length };
     byKey.set(key, p);
     return p;

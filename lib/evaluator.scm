@@ -146,18 +146,25 @@
 (define known-procedures '())
 (define stable-globals '())
 
+;; The host's test of the numbers of the program: (parameter? cell) is true when the
+;; number in the car of `cell` is a parameter, which the host replaces before each
+;; run (see analyze-program). Any other number is a constant.
+(define parameter? #f)
+
 ;; Analyses `program`, a list of top-level forms, and returns a procedure that runs
-;; it, each time afresh, and returns the value of its last form. `primitives` is the
-;; initial global environment (see primitive-globals); `inputs` names globals that
-;; each run gives values: the procedure takes the list of their values. `raise` is
-;; the host's error procedure (see raise-error), and `watch` is called once with a
-;; procedure that returns the current call's cell.
+;; it, each time afresh, and returns the value of its last form. `parameters` is the
+;; test of its numbers (see parameter?). `primitives` is the initial global
+;; environment (see primitive-globals); `inputs` names globals that each run gives
+;; values: the procedure takes the list of their values. `raise` is the host's error
+;; procedure (see raise-error), and `watch` is called once with a procedure that
+;; returns the current call's cell.
 ;;
-;; A run reads the program's numbers from the program itself, so a host may run the
-;; analysed program again after putting other numbers (parameter values) in their
+;; A run reads the program's parameters from the program itself, so a host may run
+;; the analysed program again after putting other numbers (parameter values) in their
 ;; places; nothing else of the program may change between runs.
-(define (analyze-program program primitives inputs raise watch)
+(define (analyze-program program parameters primitives inputs raise watch)
   (set! raise-error raise)
+  (set! parameter? parameters)
   (watch (lambda () current))
   (set! primitive-globals primitives)
   (set! assigned-names (assigned-in program '()))
@@ -182,8 +189,8 @@
 
 ;; Evaluates `program` once, its inputs named `inputs` having `values`: see
 ;; analyze-program.
-(define (run-program program primitives inputs values raise watch)
-  ((analyze-program program primitives inputs raise watch) values))
+(define (run-program program parameters primitives inputs values raise watch)
+  ((analyze-program program parameters primitives inputs raise watch) values))
 
 (define (primitive-value name)
   (let ((entry (assq name primitive-globals)))
@@ -200,6 +207,8 @@
   (let ((value initial))
     (lambda (message cell exec)
       (case message
+        ((reset) (set! value initial))             ; (the messages of every run first)
+        ((assign) (set! value cell))
         ((ref)
          (lambda (env)
            (if (and (pair? value) (eq? value unassigned)) (unbound-variable name cell) value)))
@@ -212,9 +221,7 @@
         ((define)
          (lambda (env)
            (set! value (exec env))
-           unspecified))
-        ((reset) (set! value initial))
-        ((assign) (set! value cell))))))
+           unspecified))))))
 
 ;; Errors the evaluator finds itself, with the messages compiled code gives.
 (define (syntax-error message cell)
@@ -275,10 +282,11 @@
     (cond ((symbol? x) (analyze-variable x cell scope))
           ((pair? x) (analyze-form x cell scope))
           ((null? x) (syntax-error "empty combination (); to write the empty list use '()" cell))
-          ;; §4.1.2 Literals evaluate to themselves. A number is read from its
-          ;; cell at each evaluation: it may be a parameter, whose value the host
-          ;; puts there before each run.
-          ((number? x) (lambda (env) (car cell)))
+          ;; §4.1.2 Literals evaluate to themselves. A parameter is read from its
+          ;; cell at each evaluation: the host puts its value there before each run.
+          ;; Asked first: during analysis the cell may hold a tensor (batched runs),
+          ;; which is no number, yet must not be taken for a constant.
+          ((parameter? cell) (lambda (env) (car cell)))
           (else (lambda (env) x)))))
 
 (define (analyze-form form cell scope)
@@ -392,8 +400,8 @@
           ((and entry
                 (not (eq? (cadr entry) apply))
                 (<= (list-ref entry 3) count (list-ref entry 4)))
-           (primitive-call (caddr entry) operands cell))
-          (else (procedure-call (analyze form scope) operands cell)))))
+           (primitive-call operator (caddr entry) operands cell))
+          (else (procedure-call (analyze-operand form scope) operands cell)))))
 
 ;; The entry of primitive-globals for a global name, if the program never defines
 ;; nor assigns that name; else #f.
@@ -408,12 +416,14 @@
     (and entry (cadr entry))))
 
 
-;; Operands. Most operands are constants, numbers or variables of the innermost
-;; frame; a call fetches those itself instead of calling an execution procedure for
-;; each. An operand is analysed into (how . what):
+;; Operands. Most operands are constants or variables of the innermost frame; a call
+;; fetches those itself instead of calling an execution procedure for each. An
+;; operand is analysed into (how . what):
 ;;   (exec . procedure)    call the execution procedure;
-;;   (constant . value)    the value (a string, a boolean, quoted data, a primitive);
-;;   (number . cell)       the car of the cell (numbers are read at each evaluation);
+;;   (constant . value)    the value (a string, a boolean, a number that is not a
+;;                         parameter, quoted data, a primitive);
+;;   (number . cell)       the car of the cell: a parameter, whose value the host
+;;                         puts there before each run;
 ;;   (local . index)       the variable at index in the innermost frame.
 (define (analyze-operand cell scope)
   (let ((x (car cell)))
@@ -427,16 +437,25 @@
                    ((and (= (car address) 0) (eq? (cddr address) 'value))
                     (cons 'local (cadr address)))
                    (else (cons 'exec (local-reference x (car address) (cadr address) (cddr address) cell))))))
-          ((number? x) (cons 'number cell))
+          ((parameter? cell) (cons 'number cell))
+          ((number? x) (cons 'constant x))
           ((and (special? x 'quote scope) (list? x) (= (length x) 2))
-           (if (number? (cadr x)) (cons 'number (cdr x)) (cons 'constant (cadr x))))
+           (if (parameter? (cdr x))
+               (cons 'number (cdr x))
+               (cons 'constant (cadr x))))
           ((or (pair? x) (null? x)) (cons 'exec (analyze cell scope)))
           (else (cons 'constant x)))))
 
-;; How an operand is fetched, as the booleans the execution procedures below test.
+;; How an operand o is fetched, as the booleans the execution procedures below test:
+;; with a its `what`, each fetches it by
+;;   (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))
+;; where a0? is (local-at? o 0) -- the first variable of the innermost frame, the
+;; most frequent operand --, a? is (exec? o), ak? (constant? o), an? (number-operand? o).
+;; (A procedure for this would cost a call per operand: the code is written out.)
 (define (exec? operand) (eq? (car operand) 'exec))
 (define (constant? operand) (eq? (car operand) 'constant))
 (define (number-operand? operand) (eq? (car operand) 'number))
+(define (local-at? operand index) (and (eq? (car operand) 'local) (eqv? (cdr operand) index)))
 
 ;; An operand as an execution procedure.
 (define (operand-exec operand)
@@ -449,31 +468,133 @@
 ;; A call of a fixed primitive, with an argument count it accepts, through its
 ;; implementation `f`. Primitives return to their caller, so the call is an ordinary
 ;; one (cheaper than a tail call here); `apply`, which tail-calls its procedure, is
-;; called as any other procedure. Each operand a is fetched by the tests a? (exec),
-;; ak? (constant), an? (number), else it is a local.
-(define (primitive-call f operands cell)
+;; called as any other procedure.
+;;
+;; The most frequent primitives are called by their names instead, each by an
+;; execution procedure of its own: compiled, this file then calls the primitive
+;; directly, and the host can inline the call and the small execution procedure
+;; into their callers (one execution procedure for all primitives would be too
+;; large for that, and a call through `f` cannot be inlined). Every execution
+;; procedure fetches its operands x, y … in the same way, then sets `current`.
+(define (primitive-call name f operands cell)
   (case (length operands)
     ((0) (lambda (env) (set! current cell) (let ((v (f #f))) v)))
     ((1) (let* ((o (car operands)) (a (cdr o))
-                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
-           (lambda (env)
-             (let ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
-               (set! current cell)
-               (let ((v (f #f x))) v)))))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0)))
+           (case name
+             ((car) (lambda (env)
+                      (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                     (else (list-ref (car env) a)))))
+                        (set! current cell)
+                        (car x))))
+             ((cdr) (lambda (env)
+                      (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                     (else (list-ref (car env) a)))))
+                        (set! current cell)
+                        (cdr x))))
+             ((cadr) (lambda (env)
+                       (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                      (else (list-ref (car env) a)))))
+                         (set! current cell)
+                         (cadr x))))
+             ((null?) (lambda (env)
+                        (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                       (else (list-ref (car env) a)))))
+                          (set! current cell)
+                          (null? x))))
+             ((pair?) (lambda (env)
+                        (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                       (else (list-ref (car env) a)))))
+                          (set! current cell)
+                          (pair? x))))
+             (else (lambda (env)
+                     (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a)))))
+                       (set! current cell)
+                       (let ((v (f #f x))) v)))))))
     ((2) (let* ((o (car operands)) (a (cdr o))
-                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
                 (p (cadr operands)) (b (cdr p))
-                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
+                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0)))
+           (case name
+             ((+) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (+ x y))))
+             ((-) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (- x y))))
+             ((*) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (* x y))))
+             ((/) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (/ x y))))
+             ((=) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (= x y))))
+             ((<) (lambda (env)
+                    (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                    (else (list-ref (car env) a))))
+                           (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                    (else (list-ref (car env) b)))))
+                      (set! current cell)
+                      (< x y))))
+             ((quotient remainder modulo)
+              (let ((quotient? (eq? name 'quotient)) (remainder? (eq? name 'remainder)))
+                (lambda (env)
+                  (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                  (else (list-ref (car env) a))))
+                         (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                  (else (list-ref (car env) b)))))
+                    (set! current cell)
+                    (cond (quotient? (quotient x y)) (remainder? (remainder x y)) (else (modulo x y)))))))
+             ((cons) (lambda (env)
+                       (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                       (else (list-ref (car env) a))))
+                              (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                       (else (list-ref (car env) b)))))
+                         (set! current cell)
+                         (cons x y))))
+             (else (lambda (env)
+                     (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                     (else (list-ref (car env) a))))
+                            (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                     (else (list-ref (car env) b)))))
+                       (set! current cell)
+                       (let ((v (f #f x y))) v)))))))
+    ((3) (let* ((o (car operands)) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                (p (cadr operands)) (b (cdr p))
+                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0))
+                (q (caddr operands)) (c (cdr q))
+                (c? (exec? q)) (ck? (constant? q)) (cn? (number-operand? q)) (c0? (local-at? q 0)))
            (lambda (env)
-             (let* ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
-                    (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
-               (set! current cell)
-               (let ((v (f #f x y))) v)))))
-    ((3) (let ((a (operand-exec (car operands)))
-               (b (operand-exec (cadr operands)))
-               (c (operand-exec (caddr operands))))
-           (lambda (env)
-             (let* ((x (a env)) (y (b env)) (z (c env)))
+             (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                             (else (list-ref (car env) a))))
+                    (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                             (else (list-ref (car env) b))))
+                    (z (cond (c0? (caar env)) (c? (c env)) (ck? c) (cn? (car c))
+                             (else (list-ref (car env) c)))))
                (set! current cell)
                (let ((v (f #f x y z))) v)))))
     (else
@@ -483,43 +604,68 @@
            (set! current cell)
            (let ((v (apply f #f xs))) v)))))))
 
-;; A call of any other procedure (operands fetched as in primitive-call).
+;; A call of any other procedure: `operator` is the operator as an operand (see
+;; analyze-operand), fetched like the operands, which are fetched as in
+;; primitive-call. The call is in tail position.
 (define (procedure-call operator operands cell)
-  (case (length operands)
-    ((0) (lambda (env)
-           (let ((f (operator env)))
+  (let* ((g (if (number-operand? operator) (operand-exec operator) (cdr operator)))
+         (g? (or (exec? operator) (number-operand? operator)))
+         (gk? (constant? operator)))
+    (case (length operands)
+      ((0) (lambda (env)
+             (let ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g)))))
+               (set! current cell)
+               (f))))
+      ((1) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0)))
+             (lambda (env)
+               (let* ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g))))
+                      (x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                               (else (list-ref (car env) a)))))
+                 (set! current cell)
+                 (f x)))))
+      ((2) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                  (p (cadr operands)) (b (cdr p))
+                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0)))
+             (lambda (env)
+               (let* ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g))))
+                      (x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                               (else (list-ref (car env) a))))
+                      (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                               (else (list-ref (car env) b)))))
+                 (set! current cell)
+                 (f x y)))))
+      ((3) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                  (p (cadr operands)) (b (cdr p))
+                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0))
+                  (q (caddr operands)) (c (cdr q))
+                  (c? (exec? q)) (ck? (constant? q)) (cn? (number-operand? q)) (c0? (local-at? q 0)))
+             (lambda (env)
+               (let* ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g))))
+                      (x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                               (else (list-ref (car env) a))))
+                      (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                               (else (list-ref (car env) b))))
+                      (z (cond (c0? (caar env)) (c? (c env)) (ck? c) (cn? (car c))
+                               (else (list-ref (car env) c)))))
+                 (set! current cell)
+                 (f x y z)))))
+      ((4) (let ((a (operand-exec (car operands))) (b (operand-exec (cadr operands)))
+                 (c (operand-exec (caddr operands))) (d (operand-exec (cadddr operands))))
+             (lambda (env)
+               (let* ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g))))
+                      (x (a env)) (y (b env)) (z (c env)) (w (d env)))
+                 (set! current cell)
+                 (f x y z w)))))
+      (else
+       (let ((operands (map operand-exec operands)))
+         (lambda (env)
+           (let* ((f (cond (g? (g env)) (gk? g) (else (list-ref (car env) g))))
+                  (xs (execute-each operands env)))
              (set! current cell)
-             (f))))
-    ((1) (let* ((o (car operands)) (a (cdr o))
-                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
-           (lambda (env)
-             (let* ((f (operator env))
-                    (x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
-               (set! current cell)
-               (f x)))))
-    ((2) (let* ((o (car operands)) (a (cdr o))
-                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
-                (p (cadr operands)) (b (cdr p))
-                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
-           (lambda (env)
-             (let* ((f (operator env))
-                    (x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
-                    (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
-               (set! current cell)
-               (f x y)))))
-    ((3) (let ((a (operand-exec (car operands)))
-               (b (operand-exec (cadr operands)))
-               (c (operand-exec (caddr operands))))
-           (lambda (env)
-             (let* ((f (operator env)) (x (a env)) (y (b env)) (z (c env)))
-               (set! current cell)
-               (f x y z)))))
-    (else
-     (let ((operands (map operand-exec operands)))
-       (lambda (env)
-         (let* ((f (operator env)) (xs (execute-each operands env)))
-           (set! current cell)
-           (apply f xs)))))))   ; in tail position, apply is a proper tail call
+             (apply f xs))))))))   ; in tail position, apply is a proper tail call
 
 ;; A call of a known procedure with the right number of arguments: the frame of the
 ;; arguments is made here and the body run in the procedure's environment, found at
@@ -538,24 +684,45 @@
              (run (cons '() (cond (global? '()) (here? env) (out? (cdr env))
                                   (else (list-tail env depth)))))))
       ((1) (let* ((o (car operands)) (a (cdr o))
-                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0)))
              (lambda (env)
-               (let ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a)))))
+               (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                              (else (list-ref (car env) a)))))
                  (unless run (set! run (body-cell #f #f)))
                  (set! current cell)
                  (run (cons (cons x '())
                             (cond (global? '()) (here? env) (out? (cdr env))
                                   (else (list-tail env depth)))))))))
       ((2) (let* ((o (car operands)) (a (cdr o))
-                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
                   (p (cadr operands)) (b (cdr p))
-                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)))
+                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0)))
              (lambda (env)
-               (let* ((x (cond (a? (a env)) (ak? a) (an? (car a)) (else (list-ref (car env) a))))
-                      (y (cond (b? (b env)) (bk? b) (bn? (car b)) (else (list-ref (car env) b)))))
+               (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                               (else (list-ref (car env) a))))
+                      (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                               (else (list-ref (car env) b)))))
                  (unless run (set! run (body-cell #f #f)))
                  (set! current cell)
                  (run (cons (cons x (cons y '()))
+                            (cond (global? '()) (here? env) (out? (cdr env))
+                                  (else (list-tail env depth)))))))))
+      ((3) (let* ((o (car operands)) (a (cdr o))
+                  (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                  (p (cadr operands)) (b (cdr p))
+                  (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0))
+                  (q (caddr operands)) (c (cdr q))
+                  (c? (exec? q)) (ck? (constant? q)) (cn? (number-operand? q)) (c0? (local-at? q 0)))
+             (lambda (env)
+               (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                               (else (list-ref (car env) a))))
+                      (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                               (else (list-ref (car env) b))))
+                      (z (cond (c0? (caar env)) (c? (c env)) (ck? c) (cn? (car c))
+                               (else (list-ref (car env) c)))))
+                 (unless run (set! run (body-cell #f #f)))
+                 (set! current cell)
+                 (run (cons (cons x (cons y (cons z '())))
                             (cond (global? '()) (here? env) (out? (cdr env))
                                   (else (list-tail env depth)))))))))
       (else
@@ -585,12 +752,67 @@
 ;; §4.1.5 Conditionals: (if test consequent [alternate]). Only #f is false.
 (define (analyze-if form cell scope)
   (check-operands form cell 2 3)
-  (let ((test (analyze (cdr form) scope))
-        (consequent (analyze (cddr form) scope)))
-    (if (null? (cdddr form))
-        (lambda (env) (if (test env) (consequent env) unspecified))
-        (let ((alternate (analyze (cdddr form) scope)))
-          (lambda (env) (if (test env) (consequent env) (alternate env)))))))
+  (let* ((test (analyze-test (cdr form) scope))
+         (consequent (analyze (cddr form) scope)))
+    (branch test consequent (and (pair? (cdddr form)) (analyze (cdddr form) scope)))))
+
+;; The test of a conditional, in the car of `cell`: its execution procedure, or, for
+;; a call of a primitive with one or two operands, the list (name implementation
+;; operands cell), so that `branch` makes the call itself (see primitive-call).
+(define (analyze-test cell scope)
+  (let* ((x (car cell))
+         (entry (and (pair? x) (list? x) (symbol? (car x)) (not (lookup (car x) scope))
+                     (primitive-entry (car x))))
+         (count (and entry (length (cdr x)))))
+    (if (and entry
+             (not (eq? (cadr entry) apply))
+             (<= 1 count 2)
+             (<= (list-ref entry 3) count (list-ref entry 4)))
+        (let ((operands (map (lambda (operand) (analyze-operand operand scope)) (cells-of (cdr x)))))
+          (list (car x) (caddr entry) operands cell))
+        (analyze cell scope))))
+
+;; The execution procedure of a conditional: `test` as analyze-test gives it, and the
+;; execution procedures `consequent` and `alternate`, either of which may be #f (the
+;; value is then unspecified). A test that is a primitive call is made here, as
+;; primitive-call makes it, which saves a call of an execution procedure.
+(define (branch test consequent alternate)
+  (cond ((procedure? test)
+         (cond ((not alternate) (lambda (env) (if (test env) (consequent env) unspecified)))
+               ((not consequent) (lambda (env) (if (test env) unspecified (alternate env))))
+               (else (lambda (env) (if (test env) (consequent env) (alternate env))))))
+        ((null? (cdr (caddr test)))
+         (let* ((name (car test)) (f (cadr test)) (cell (cadddr test))
+                (o (car (caddr test))) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                (null-test? (eq? name 'null?)) (pair-test? (eq? name 'pair?)) (not? (eq? name 'not)))
+           (lambda (env)
+             (if (let ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                (else (list-ref (car env) a)))))
+                   (set! current cell)
+                   (cond (null-test? (null? x)) (pair-test? (pair? x)) (not? (not x))
+                         (else (let ((v (f #f x))) v))))
+                 (if consequent (consequent env) unspecified)
+                 (if alternate (alternate env) unspecified)))))
+        (else
+         (let* ((name (car test)) (f (cadr test)) (cell (cadddr test))
+                (o (car (caddr test))) (a (cdr o))
+                (a? (exec? o)) (ak? (constant? o)) (an? (number-operand? o)) (a0? (local-at? o 0))
+                (p (cadr (caddr test))) (b (cdr p))
+                (b? (exec? p)) (bk? (constant? p)) (bn? (number-operand? p)) (b0? (local-at? p 0))
+                (num-eq? (eq? name '=)) (lt? (eq? name '<)) (gt? (eq? name '>)) (le? (eq? name '<=))
+                (ge? (eq? name '>=)) (same? (eq? name 'eq?)))
+           (lambda (env)
+             (if (let* ((x (cond (a0? (caar env)) (a? (a env)) (ak? a) (an? (car a))
+                                 (else (list-ref (car env) a))))
+                        (y (cond (b0? (caar env)) (b? (b env)) (bk? b) (bn? (car b))
+                                 (else (list-ref (car env) b)))))
+                   (set! current cell)
+                   (cond (num-eq? (= x y)) (lt? (< x y)) (gt? (> x y)) (le? (<= x y)) (ge? (>= x y))
+                         (same? (eq? x y))
+                         (else (let ((v (f #f x y))) v))))
+                 (if consequent (consequent env) unspecified)
+                 (if alternate (alternate env) unspecified)))))))
 
 ;; §4.1.6 Assignments: (set! variable expression). Assigned locals are in cells.
 (define (analyze-assignment form cell scope)
@@ -625,8 +847,8 @@
                          (cons clause (each (cdr cells))))))))
     (cond-chain clauses)))
 
-;; The clauses as a chain of execution procedures, each trying one clause and
-;; handing over to the next in tail position; a last else clause is tried in line.
+;; The clauses as a chain of execution procedures, each trying one clause (or two)
+;; and handing over to the next in tail position; an else clause is its body.
 (define (cond-chain clauses)
   (if (null? clauses)
       (lambda (env) unspecified)
@@ -635,27 +857,30 @@
              (sequence? (cadr clause))
              (body (caddr clause))
              (call (cadddr clause))
-             (rest (cond-chain (cdr clauses)))
-             (last-else (and (pair? (cdr clauses)) (null? (cddr clauses)) (not (car (cadr clauses)))))
-             (else-body (and last-else (caddr (cadr clauses)))))
+             (next (and (pair? (cdr clauses)) (cadr clauses))))
         (cond ((not test) body)                                   ; else
-              ((and sequence? last-else)
-               (lambda (env) (if (test env) (body env) (else-body env))))
-              (sequence? (lambda (env) (if (test env) (body env) (rest env))))
-              ((not body) (lambda (env) (let ((v (test env))) (if v v (rest env)))))   ; (test)
-              (else                                                                  ; (test => receiver)
-               (lambda (env)
-                 (let ((v (test env)))
-                   (if v
-                       (let ((f (body env)))
-                         (set! current call)
-                         (f v))
-                       (rest env)))))))))
+              ((and sequence? (procedure? test) next (car next) (cadr next) (procedure? (car next)))
+               ;; two clauses (test expression …) at once
+               (let ((test2 (car next)) (body2 (caddr next)) (rest (cond-chain (cddr clauses))))
+                 (lambda (env) (if (test env) (body env) (if (test2 env) (body2 env) (rest env))))))
+              (else
+               (let ((rest (cond-chain (cdr clauses))))
+                 (cond (sequence? (branch test body rest))
+                       ((not body) (lambda (env) (let ((v (test env))) (if v v (rest env)))))   ; (test)
+                       (else                                                          ; (test => receiver)
+                        (lambda (env)
+                          (let ((v (test env)))
+                            (if v
+                                (let ((f (body env)))
+                                  (set! current call)
+                                  (f v))
+                                (rest env))))))))))))
 
 ;; A cond clause, in the car of `cell`, as (test sequence? body cell): test is an
 ;; execution procedure, or #f for else; with sequence? the body is the execution
-;; procedure of the clause's expressions, else it is that of the receiver, or #f
-;; for a clause (test) whose value is the test's.
+;; procedure of the clause's expressions (and the test is as analyze-test gives
+;; it), else it is that of the receiver, or #f for a clause (test) whose value is
+;; the test's.
 (define (cond-clause cell scope)
   (let ((clause (car cell)))
     (if (not (and (pair? clause) (list? clause)))
@@ -668,7 +893,7 @@
            (if (not (= (length clause) 3)) (syntax-error "cond: expected (test => receiver)" cell))
            (list (analyze clause scope) #f (analyze (cddr clause) scope) cell))
           (else
-           (list (analyze clause scope) #t (analyze-sequence (cells-of (cdr clause)) scope) cell)))))
+           (list (analyze-test clause scope) #t (analyze-sequence (cells-of (cdr clause)) scope) cell)))))
 
 (define (arrow? x scope)
   (and (eq? x '=>) (not (lookup '=> scope))))
@@ -741,11 +966,11 @@
       (syntax-error (string-append (symbol->string (car form))
                                    ": expected a test and at least one expression")
                     cell))
-  (let ((test (analyze (cdr form) scope))
+  (let ((test (analyze-test (cdr form) scope))
         (body (analyze-sequence (cells-of (cddr form)) scope)))
     (if (eq? (car form) 'when)
-        (lambda (env) (if (test env) (body env) unspecified))
-        (lambda (env) (if (test env) unspecified (body env))))))
+        (branch test body #f)
+        (branch test #f body))))
 
 ;; Bindings ((name init) …) as a list of (name . init-cell), checked. A cell of
 ;; the name is the binding itself (the pair whose car is the name).
@@ -822,7 +1047,7 @@
                          (let ((made (factory)))
                            ((cdr made) (cons (list (car made)) env))
                            (car made))))))
-    (procedure-call operator (map (lambda (init) (cons 'exec init)) inits) cell)))
+    (procedure-call (cons 'exec operator) (map (lambda (init) (cons 'exec init)) inits) cell)))
 
 ;; §4.2.2 (let* ((name init) …) body): one frame per binding, each in the scope of
 ;; the ones before it.
@@ -1119,7 +1344,7 @@
       (body-cell #t run)
       (lambda ()
         (let ((env '()))
-          (cons (cond ((or boxed rest (> count 2))
+          (cons (cond ((or boxed rest (> count 3))
                        (let ((arity-ok? (arity-test count rest)))
                          (lambda arguments
                            (if (arity-ok? arguments)
@@ -1136,9 +1361,15 @@
                          (if (and (pair? arguments) (null? (cdr arguments)))
                              (run (cons arguments env))
                              (arity-error label count rest arguments))))
-                      (else
+                      ((= count 2)
                        (lambda arguments
                          (if (and (pair? arguments) (pair? (cdr arguments)) (null? (cddr arguments)))
+                             (run (cons arguments env))
+                             (arity-error label count rest arguments))))
+                      (else
+                       (lambda arguments
+                         (if (and (pair? arguments) (pair? (cdr arguments)) (pair? (cddr arguments))
+                                  (null? (cdddr arguments)))
                              (run (cons arguments env))
                              (arity-error label count rest arguments)))))
                 (lambda (e) (set! env e))))))))

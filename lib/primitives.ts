@@ -222,6 +222,11 @@ class Kit {
   /** `eqv?`: numbers by value, everything else by identity. */
   eqv(a: unknown, b: unknown): boolean {
     if (a === b) return true;
+    // Only a tensor (an object) can equal another value without being identical to it.
+    const ta = typeof a, tb = typeof b;
+    if ((ta !== "object" && ta !== "number") || (tb !== "object" && tb !== "number")) return false;
+    if (ta === "number" && tb === "number") return false;
+    if (a instanceof Pair || a instanceof Sym || b instanceof Pair || b instanceof Sym) return false;
     const an = typeof a === "number" || (this.B.isTensor(a) && this.B.shape(a).length === 0);
     const bn = typeof b === "number" || (this.B.isTensor(b) && this.B.shape(b).length === 0);
     if (an && bn) {
@@ -306,7 +311,8 @@ function variadicArith(name: string, op: BinaryOp, unit: number, doc: string): v
     differentiable: true,
     make: (c) => {
       const k = new Kit(c);
-      return (site, ...xs) => {
+      const rule = BINARY_NUMBER_RULES[op];
+      const general = (site: Span | undefined, xs: unknown[]): unknown => {
         if (xs.length === 0) return unit;
         if (xs.length === 1) {
           if (op === "add" || op === "mul") return k.num(name, xs[0], 1, site);
@@ -317,6 +323,11 @@ function variadicArith(name: string, op: BinaryOp, unit: number, doc: string): v
         let acc = xs[0];
         for (let i = 1; i < xs.length; i++) acc = k.binary(op, name, acc, xs[i], site, i);
         return acc;
+      };
+      // Two plain numbers, the usual case, without making an array of the arguments.
+      return function (site: Span | undefined, a?: unknown, b?: unknown): unknown {
+        if (arguments.length === 3 && typeof a === "number" && typeof b === "number") return rule(a, b);
+        return general(site, Array.prototype.slice.call(arguments, 1));
       };
     },
   });
@@ -334,7 +345,7 @@ function comparison(name: string, test: (a: number, b: number) => boolean, doc: 
     doc: doc + " Gives a plain boolean; the gradient follows the branch taken.",
     make: (c) => {
       const k = new Kit(c);
-      return (site, ...xs) => {
+      const general = (site: Span | undefined, xs: unknown[]): boolean => {
         let prev = k.scalar(name, xs[0], 1, site);
         let ok = true;
         for (let i = 1; i < xs.length; i++) {
@@ -343,6 +354,11 @@ function comparison(name: string, test: (a: number, b: number) => boolean, doc: 
           prev = next;
         }
         return ok;
+      };
+      // Two plain numbers, the usual case, without making an array of the arguments.
+      return function (site: Span | undefined, a?: unknown, b?: unknown): boolean {
+        if (arguments.length === 3 && typeof a === "number" && typeof b === "number") return test(a, b);
+        return general(site, Array.prototype.slice.call(arguments, 1));
       };
     },
   });
@@ -583,14 +599,50 @@ for (
       : `Composition ${steps.map((s) => `c${s}r`).reverse().join(" of ")}.`,
     make: (c) => {
       const k = new Kit(c);
-      return (site, x) => {
-        let v = x;
-        for (const s of steps) {
-          if (!(v instanceof Pair)) throw k.typeError(name, "a pair", x, 1, site);
-          v = s === "a" ? v.car : v.cdr;
-        }
-        return v;
+      const fail = (x: unknown, site: Span | undefined): never => {
+        throw k.typeError(name, "a pair", x, 1, site);
       };
+      // One step per level, without a loop (these are among the most frequent calls).
+      const [s0, s1, s2, s3] = steps.map((s) => s === "a");
+      switch (steps.length) {
+        case 1:
+          return s0
+            ? (site, x) => x instanceof Pair ? x.car : fail(x, site)
+            : (site, x) => x instanceof Pair ? x.cdr : fail(x, site);
+        case 2:
+          // (each its own function: these four are frequent enough to deserve it)
+          if (s0 && s1) {
+            return (site, x) => x instanceof Pair && x.car instanceof Pair ? x.car.car : fail(x, site);
+          }
+          if (s0) return (site, x) => x instanceof Pair && x.car instanceof Pair ? x.car.cdr : fail(x, site);
+          if (s1) return (site, x) => x instanceof Pair && x.cdr instanceof Pair ? x.cdr.car : fail(x, site);
+          return (site, x) => x instanceof Pair && x.cdr instanceof Pair ? x.cdr.cdr : fail(x, site);
+        case 3:
+          return (site, x) => {
+            if (x instanceof Pair) {
+              const y = s0 ? x.car : x.cdr;
+              if (y instanceof Pair) {
+                const z = s1 ? y.car : y.cdr;
+                if (z instanceof Pair) return s2 ? z.car : z.cdr;
+              }
+            }
+            return fail(x, site);
+          };
+        default:
+          return (site, x) => {
+            if (x instanceof Pair) {
+              const y = s0 ? x.car : x.cdr;
+              if (y instanceof Pair) {
+                const z = s1 ? y.car : y.cdr;
+                if (z instanceof Pair) {
+                  const w = s2 ? z.car : z.cdr;
+                  if (w instanceof Pair) return s3 ? w.car : w.cdr;
+                }
+              }
+            }
+            return fail(x, site);
+          };
+      }
     },
   });
 }
@@ -659,6 +711,13 @@ def("lists", {
     const k = new Kit(c);
     return (site, l, n) => {
       let v = l;
+      if (typeof n === "number" && n >= 0 && Number.isInteger(n)) {
+        // The usual case (a small index into a list), without the checks of k.index.
+        let i = 0;
+        for (; i < n && v instanceof Pair; i++) v = v.cdr;
+        if (i === n) return v;
+        v = l;
+      }
       const count = k.index("list-tail", n, 2, site);
       for (let i = 0; i < count; i++) {
         if (!(v instanceof Pair)) {
@@ -679,6 +738,12 @@ def("lists", {
     const k = new Kit(c);
     return (site, l, n) => {
       let v = l;
+      if (typeof n === "number" && n >= 0 && Number.isInteger(n)) {
+        // The usual case (a small index into a list), without the checks of k.index.
+        for (let i = 0; i < n && v instanceof Pair; i++) v = v.cdr;
+        if (v instanceof Pair) return v.car;
+        v = l;
+      }
       const count = k.index("list-ref", n, 2, site);
       for (let i = 0; i < count && v instanceof Pair; i++) v = v.cdr;
       if (!(v instanceof Pair)) {
@@ -700,6 +765,23 @@ function memberLike(name: string, how: "eq" | "eqv" | "equal", alist: boolean): 
     make: (c) => {
       const k = new Kit(c);
       return (site, x, l, same) => {
+        if (same === undefined && how !== "equal") {
+          // eq?/eqv?: identity decides unless both are numbers (a symbol is only itself).
+          const byIdentity = x instanceof Sym || x instanceof Pair || typeof x === "boolean" ||
+            typeof x === "string";
+          let p = l;
+          while (p instanceof Pair) {
+            let y = p.car;
+            if (alist) {
+              if (!(y instanceof Pair)) throw k.typeError(name, "an association list", l, 2, site);
+              y = y.car;
+            }
+            if (x === y || (!byIdentity && k.eqv(x, y))) return alist ? p.car : p;
+            p = p.cdr;
+          }
+          if (p !== NIL) throw k.typeError(name, "a proper list", l, 2, site);
+          return false;
+        }
         const test = same !== undefined
           ? (a: unknown, b: unknown) => c.call(k.proc(name, same, 3, site), [a, b], site) !== false
           : how === "equal"

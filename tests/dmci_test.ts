@@ -13,10 +13,11 @@ import type { Backend } from "../lib/backend/backend.ts";
 import { compileCount } from "../lib/compile/compiler.ts";
 import type { Limits } from "../lib/compile/runtime.ts";
 import { DmciError, formatSpan } from "../lib/errors.ts";
-import { loadProgram, runProgram, valueAndGrad } from "../lib/program.ts";
+import { loadProgram, runProgram, runtimeFor, valueAndGrad } from "../lib/program.ts";
 import {
   EVALUATOR_FILE,
   evaluatorProgram,
+  interpret,
   interpretedValueAndGrad,
   readProgram,
   runInterpreted,
@@ -622,4 +623,18 @@ Deno.test("interpreted errors on tfjs are the same as on f64", () => {
   const e = errorOf(() => interpretedValueAndGrad(prog, tfjsBackend));
   assert.equal(e.kind, "type");
   assert.equal(formatSpan(e.span!), "m.scm:2:15");
+});
+
+Deno.test("a parameter first run as a tensor (batched restarts) stays a parameter in later runs", () => {
+  const prog = loadProgram("(define a 2.0) (* a x)", "batched.scm");
+  const rt = runtimeFor(f64Backend);
+  const x = Float64Array.of(1, 2);
+  for (const a of [2, 3, 5]) {
+    const r = f64Backend.valueAndGrad(
+      (ps) => f64Backend.sum(interpret(prog, rt, ps, { inputs: { x } })),
+      [{ shape: [1], data: Float64Array.of(a) }],
+    );
+    assert.equal(r.value, 3 * a);
+    assert.equal((r.grad[0] as { data: Float64Array }).data[0], 3);
+  }
 });

@@ -70,7 +70,11 @@ export function instantiate(code: CompiledCode, rt: Runtime): RunFn {
   if (!byRt) instances.set(code, byRt = new WeakMap());
   let run = byRt.get(rt);
   if (!run) {
-    const make = new Function("R", "P", "F", "S", "K", code.source) as (...a: unknown[]) => RunFn;
+    // The JS text is made distinct per backend (by a comment) so that V8 keeps the type
+    // feedback and optimised code of each backend's instance apart: shared, the code would
+    // see the values of every backend and be optimised for none.
+    const source = `${code.source}\n// on ${rt.backend.name}`;
+    const make = new Function("R", "P", "F", "S", "K", source) as (...a: unknown[]) => RunFn;
     run = make(rt, rt.prims, rt.procs, code.spans, code.constants);
     byRt.set(rt, run);
   }
@@ -107,6 +111,9 @@ interface Fn {
   /** True once a self tail call was emitted (the body is then wrapped in a loop). */
   looped: boolean;
 }
+
+/** How many tail calls may be in progress as host calls before one becomes a TailCall. */
+const TAIL_BUDGET = 64;
 
 const JS_IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -547,7 +554,21 @@ class Compiler {
       return;
     }
     const [f, ...args] = this.callParts(n, scope, fn);
-    fn.lines.push(`return new TC(${f}, [${args.join(", ")}], ${this.site(n.span)});`);
+    const site = this.site(n.span);
+    // While few tail calls are in progress (R.tail counts them, for the whole run), the callee
+    // is called at once; past the budget a TailCall unwinds them all to the nearest bounce. So
+    // tail calls run in constant space, and most cost no allocation.
+    const r = this.fresh("r");
+    fn.lines.push(
+      `if (R.tail < ${TAIL_BUDGET}) {`,
+      `R.site = ${site};`,
+      `R.tail++;`,
+      `const ${r} = ${f}(${args.join(", ")});`,
+      `R.tail--;`,
+      `return ${r};`,
+      `}`,
+      `return new TC(${f}, [${args.join(", ")}], ${site});`,
+    );
   }
 
   /**
@@ -576,7 +597,7 @@ class Compiler {
     const formals = [...(fn.looped ? entry : params), ...(rest ? [`...${rest}$`] : [])].join(", ");
     const bind = [
       ...(fn.looped ? params.map((p, i) => `let ${p} = ${entry[i]};`) : []),
-      ...(rest ? [`let ${rest} = R.prims.list(undefined, ...${rest}$);`] : []),
+      ...(rest ? [`let ${rest} = R.listOf(${rest}$);`] : []),
     ];
     const jsName = `s_${mangle(n.name ?? "lambda")}`;
     const body = fn.looped

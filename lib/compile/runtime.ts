@@ -6,7 +6,7 @@
  */
 import { DmciError, type Span } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
-import { listToArray, type Procedure, UNSPECIFIED, write } from "../values.ts";
+import { listToArray, NIL, Pair, type Procedure, UNSPECIFIED, write } from "../values.ts";
 import { makePrimitives, type PrimFn, PRIMITIVES, tensorWriter } from "../primitives.ts";
 
 /** A pending tail call: the trampoline applies `f` to `args` after the caller's frame is gone. */
@@ -38,6 +38,8 @@ export class Runtime {
   fuel = 0;
   /** Current depth of non-tail calls. */
   depth = 0;
+  /** Tail calls in progress as host calls (compiled code makes a TailCall past a budget). */
+  tail = 0;
   /** Maximum depth of this run. */
   maxDepth = 0;
   /** Limits of this run, for messages. */
@@ -86,7 +88,15 @@ export class Runtime {
     this.fuel = limits.fuel;
     this.maxDepth = limits.maxDepth;
     this.depth = 0;
+    this.tail = 0;
     this.site = undefined;
+  }
+
+  /** The list of the elements of `xs` (a rest parameter's value). */
+  listOf(xs: readonly unknown[]): unknown {
+    let out: unknown = NIL;
+    for (let i = xs.length - 1; i >= 0; i--) out = new Pair(xs[i], out);
+    return out;
   }
 
   /** Runs pending tail calls until a value results. */
@@ -95,7 +105,24 @@ export class Runtime {
       const f = t.f;
       if (typeof f !== "function") this.notProcedure(f, t.site);
       this.site = t.site;
-      t = f(...t.args);
+      const a = t.args;
+      // (spreading is slower than a call with the argument count known)
+      switch (a.length) {
+        case 0:
+          t = f();
+          break;
+        case 1:
+          t = f(a[0]);
+          break;
+        case 2:
+          t = f(a[0], a[1]);
+          break;
+        case 3:
+          t = f(a[0], a[1], a[2]);
+          break;
+        default:
+          t = f(...a);
+      }
     }
     return t;
   }

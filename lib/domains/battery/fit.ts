@@ -73,9 +73,8 @@ function shapeError(model: Model, got: number[] | null, want: number[]): DmciErr
 }
 
 /**
- * Prepares a model on a runtime, once. First a run with scalar parameters: the evaluator keeps a
- * literal that is not a number when it first analyses a program as a constant, so a first run
- * with tensor parameters would freeze them (a bug of lib/evaluator.scm, reported). Then a probe
+ * Prepares a model on a runtime, once. First a run with scalar parameters, which makes the
+ * evaluator analyse the program once up front (its errors then surface before any fit). Then a probe
  * that the value is elementwise in `cycle`, as batching needs: the first cell's first two
  * predictions must not change when a second cell and a third cycle are added.
  */
