@@ -4,6 +4,7 @@
  * gradient must agree with float64 central differences. It reports; it never throws for a
  * program's own failure (that is a pair with ok=false), and it prints nothing itself.
  */
+import { fnv1a, uniform } from "./random.ts";
 import { DmciError } from "./errors.ts";
 import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
 import { execute, loadProgram, type Program, type RunOptions, runtimeFor, valueAndGrad } from "./program.ts";
@@ -92,21 +93,6 @@ export function interpTolerance(backend: Backend): number {
   return backend.name === "f64" ? TOLERANCES.interpF64 : TOLERANCES.interpFloat32;
 }
 
-/** 32-bit FNV-1a hash of a string. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** One mulberry32 step: a uniform number in [0, 1) from a 32-bit state. */
-function mulberry32(seed: number): number {
-  let t = (seed + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
 /**
  * θ for a seed: seed 0 is θ₀ itself; seed k > 0 multiplies each θᵢ by 1 + 0.1·u with u ∈ [−1, 1]
  * drawn from a hash of (base name of the file, k, i), so a run is reproducible anywhere.
@@ -121,7 +107,7 @@ export function perturbedTheta(file: string, seed: number, theta0: readonly numb
   if (seed === 0) return theta0.slice();
   const base = file.split(/[\\/]/).pop() ?? file;
   return theta0.map((t, i) =>
-    t * (1 + PERTURBATION * (2 * mulberry32(fnv1a(`${base}\u0000${seed}\u0000${i}`)) - 1))
+    t * (1 + PERTURBATION * (2 * uniform(fnv1a(`${base}\u0000${seed}\u0000${i}`))() - 1))
   );
 }
 

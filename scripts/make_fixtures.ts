@@ -41,53 +41,10 @@ export interface Synthetic {
   rows(normal: () => number): (number | string)[][];
 }
 
-/**
- * A 32-bit seeded generator (mulberry32) of uniforms in (0, 1): small, fast and identical on
- * every platform, since it uses only 32-bit integer arithmetic.
- *
- * @example
- * ```ts
- * const u = uniform(1);
- * u() === uniform(1)(); // true
- * ```
- */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const x = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return x === 0 ? 0.5 / 4294967296 : x; // never 0: Box–Muller takes its log
-  };
-}
+import { normal, uniform } from "../lib/random.ts";
 
-/**
- * Standard normal draws by the Box–Muller transform of `uniform(seed)`: each pair of
- * uniforms (u₁, u₂) gives √(−2 ln u₁)·cos(2πu₂) and then √(−2 ln u₁)·sin(2πu₂).
- *
- * @example
- * ```ts
- * const z = normal(7);
- * [z(), z()]; // two independent N(0, 1) draws, the same on every run
- * ```
- */
-export function normal(seed: number): () => number {
-  const u = uniform(seed);
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const z = spare;
-      spare = undefined;
-      return z;
-    }
-    const radius = Math.sqrt(-2 * Math.log(u()));
-    const angle = 2 * Math.PI * u();
-    spare = radius * Math.sin(angle);
-    return radius * Math.cos(angle);
-  };
-}
+/** The seeded generators the fixtures are made with (lib/random.ts), re-exported for the other scripts. */
+export { normal, uniform };
 
 /** `x` with `digits` decimals, without a negative zero. */
 function fixed(x: number, digits: number): string {

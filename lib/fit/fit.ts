@@ -6,6 +6,7 @@
  * the spec's files (results are written by the caller, lib/fit/command.ts).
  */
 import { DmciError } from "../errors.ts";
+import { normal } from "../random.ts";
 import type { Backend } from "../backend/backend.ts";
 import { backendByName } from "../backend/select.ts";
 import { execute, type Inputs, loadProgram, type Program, runtimeFor } from "../program.ts";
@@ -102,22 +103,6 @@ const FLOAT32_HESSIAN_STEP = 1e-3;
 
 /** A run of the model on some rows: parameters in, the program's value out (inside a backend scope). */
 type Evaluate = (rt: Runtime, params: readonly unknown[], inputs: Inputs) => unknown;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-300);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
 
 function pick(col: Float64Array, rows: readonly number[]): Float64Array {
   const out = new Float64Array(rows.length);
@@ -376,14 +361,14 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
   if (tolerance !== o.tolerance) {
     notes.push(`tolerance raised from ${o.tolerance} to ${tolerance}: ${B.name} computes in float32`);
   }
-  const rand = mulberry32(o.seed);
+  const gaussian = normal(o.seed);
   const starts: Float64Array[] = [];
   for (let k = 0; k < o.restarts && nu > 0; k++) {
     starts.push(Float64Array.from(u0, (u, j) => {
       if (k === 0) return u;
       const t = j < free.length ? params[free[j]].transform : { kind: "positive" as const };
       const scale = t.kind === "free" ? 0.5 * Math.max(1, Math.abs(u)) : t.kind === "positive" ? 0.5 : 1;
-      return u + scale * gaussian(rand);
+      return u + scale * gaussian();
     }));
   }
   const optimOptions = (restart: number) => ({

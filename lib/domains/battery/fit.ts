@@ -13,7 +13,8 @@ import { interpret } from "../../dmci.ts";
 import { dThetaDu, toTheta, toU, type Transform } from "../../fit/params.ts";
 import { type BatchEvaluation, batchLbfgs } from "./batch_lbfgs.ts";
 import { CYCLE_INPUT, type Model, type ModelParam } from "./model.ts";
-import { mulberry32, type NormalisedCell } from "./protocol.ts";
+import type { NormalisedCell } from "./protocol.ts";
+import { fnv1a, uniform } from "../../random.ts";
 
 /** How a fit runs. */
 export interface FitSettings {
@@ -176,13 +177,6 @@ function objective(model: Model, s: FitSettings, batch: Batch, layout: Layout, R
   };
 }
 
-/** A 32-bit hash of a string (FNV-1a), to give each model and phase its own random starts. */
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
 /** A start in u space for restart `r` ≥ 1: from the parameter's start range, or the literal jittered. */
 function randomStart(p: ModelParam, rand: () => number): number {
   const t = p.transform;
@@ -259,7 +253,7 @@ export function fitGlobals(model: Model, s: FitSettings, cells: readonly Normali
     })),
   ];
   const layout: Layout = { K: R, d, leaves, fixed: new Map(), problem: "restart" };
-  const rand = mulberry32(s.seed ^ hash(`${model.name} globals`));
+  const rand = uniform(s.seed ^ fnv1a(`${model.name} globals`));
   const x0 = new Float64Array(R * d);
   for (const leaf of leaves) {
     const p = model.params[leaf.param];
@@ -336,7 +330,7 @@ export function fitCells(
     shape: [C, R, 1],
     at: Int32Array.from({ length: K }, (_, e) => e * d + l),
   }));
-  const rand = mulberry32(s.seed ^ hash(`${model.name} ${label}`));
+  const rand = uniform(s.seed ^ fnv1a(`${model.name} ${label}`));
   const x0 = new Float64Array(K * d);
   for (let k = 0; k < K; k++) {
     const r = k % R;

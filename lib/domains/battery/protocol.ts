@@ -4,6 +4,7 @@
  * metrics (RMSE of normalised capacity after the window; error of the predicted end-of-life
  * cycle). No fitting and no I/O here; fixtures/battery/README.md states the same rules in words.
  */
+import { uniform } from "../../random.ts";
 import { DmciError } from "../../errors.ts";
 import type { Cell } from "./cells.ts";
 
@@ -121,22 +122,10 @@ export function cellMetrics(
   };
 }
 
-/** A seeded uniform generator (mulberry32) on (0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-}
-
 /** The sorted names in the order of a Fisher–Yates shuffle seeded by `seed`. */
 function shuffled(names: readonly string[], seed: number): string[] {
   const order = [...names].sort();
-  const rand = mulberry32(seed);
+  const rand = uniform(seed);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
