@@ -12,10 +12,10 @@ import { backendByName } from "../backend/select.ts";
 import { execute, type Inputs, loadProgram, type Program, runtimeFor } from "../program.ts";
 import { interpret } from "../dmci.ts";
 import type { Runtime } from "../compile/runtime.ts";
-import { type LoadedSpec, neededColumns, resolveFrom, type Spec } from "./spec.ts";
+import { type LoadedSpec, neededColumns } from "./spec.ts";
 import { loadTable, type Table } from "./data.ts";
 import { splitRows } from "./split.ts";
-import { dThetaDu, type FitParam, fitParams, toTheta, toU } from "./params.ts";
+import { dThetaDu, fitParams, toTheta, toU } from "./params.ts";
 import { minimize } from "./optim/mod.ts";
 import { hessianFromGradients, invertSpd } from "./optim/hessian.ts";
 import type { Evaluation, Objective, OptimResult, TracePoint } from "./optim/types.ts";
@@ -110,23 +110,29 @@ function pick(col: Float64Array, rows: readonly number[]): Float64Array {
   return out;
 }
 
+/**
+ * Checks that the model's value is one prediction per row (a tensor of n, or a number
+ * for every row) and returns its shape.
+ */
+function checkPrediction(B: Backend, v: unknown, n: number, file: string): number[] {
+  const shape = typeof v === "number" ? [] : B.isTensor(v) ? B.shape(v) : null;
+  if (!shape || !(shape.length === 0 || (shape.length === 1 && shape[0] === n))) {
+    throw new DmciError(
+      "type",
+      `${file}: the program's value must be a tensor of ${n} predictions (one per row), got ${
+        shape ? `shape [${shape}]` : "a non-number"
+      }`,
+    );
+  }
+  return shape;
+}
+
 /** The model's value as plain numbers: a prediction per row. */
 function predictionOf(B: Backend, v: unknown, n: number, file: string): Float64Array {
-  const shape = typeof v === "number" ? [] : B.isTensor(v) ? B.shape(v) : null;
-  if (!shape) {
-    throw new DmciError(
-      "type",
-      `${file}: the program's value must be a tensor of ${n} predictions, got a non-number`,
-    );
+  if (checkPrediction(B, v, n, file).length === 0) {
+    return new Float64Array(n).fill(typeof v === "number" ? v : B.toNumber(v));
   }
-  if (shape.length === 0) return new Float64Array(n).fill(typeof v === "number" ? v : B.toNumber(v));
-  if (shape.length !== 1 || shape[0] !== n) {
-    throw new DmciError(
-      "type",
-      `${file}: the program's value must be a tensor of ${n} predictions (one per row), got shape [${shape}]`,
-    );
-  }
-  return Float64Array.from((B.toNested(v) as number[]).flat());
+  return Float64Array.from(B.toNested(v) as number[]);
 }
 
 /**
@@ -195,7 +201,7 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
       }
       return loss.returns === "log-likelihood" ? (typeof v === "number" ? -v : B.unary("neg", v)) : v;
     }
-    predictionShapeCheck(v, y!.length);
+    checkPrediction(B, v, y!.length, prog.file);
     const r = B.binary("sub", v, B.tensor(Array.from(y!)));
     if (loss.kind === "mse") return B.mean(B.unary("square", r));
     const sigma = ps[np];
@@ -208,18 +214,6 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
       B.binary("add", quad, (n / 2) * Math.log(2 * Math.PI)),
     );
   };
-  const predictionShapeCheck = (v: unknown, n: number): void => {
-    const shape = typeof v === "number" ? [] : B.isTensor(v) ? B.shape(v) : null;
-    if (!shape || !(shape.length === 0 || (shape.length === 1 && shape[0] === n))) {
-      throw new DmciError(
-        "type",
-        `${prog.file}: the program's value must be a tensor of ${n} predictions (one per row), got ${
-          shape ? `shape [${shape}]` : "a non-number"
-        }`,
-      );
-    }
-  };
-
   /**
    * The loss on `rows` and its gradient in u. With `profiled`, an mse loss becomes the
    * Gaussian negative log-likelihood with σ profiled out, (n/2)·log(mse): the same
@@ -542,8 +536,3 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
     svg,
   };
 }
-
-/** Re-exported for the command: resolve a path against a spec's directory. */
-export { resolveFrom };
-/** A FitParam as the optimizer sees it (re-exported for tests). */
-export type { FitParam, Spec };
