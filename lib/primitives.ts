@@ -326,7 +326,9 @@ function variadicArith(name: string, op: BinaryOp, unit: number, doc: string): v
       };
       // Two plain numbers, the usual case, without making an array of the arguments.
       return function (site: Span | undefined, a?: unknown, b?: unknown): unknown {
-        if (arguments.length === 3 && typeof a === "number" && typeof b === "number") return rule(a, b);
+        if (arguments.length === 3) {
+          return typeof a === "number" && typeof b === "number" ? rule(a, b) : k.binary(op, name, a, b, site);
+        }
         return general(site, Array.prototype.slice.call(arguments, 1));
       };
     },

@@ -17,7 +17,42 @@ import {
   SCALAR,
   scalarConst,
   tensorConst,
+  type Vjp,
 } from "./tape.ts";
+import {
+  B_ADD,
+  B_DIV,
+  B_MUL,
+  B_RULE,
+  B_SUB,
+  type BinaryFn,
+  binaryForward,
+  type BinaryPartial,
+  gradAInto,
+  gradASum,
+  gradBInto,
+  gradBSum,
+  sigmoid,
+  sigmoidDeriv,
+  softplus,
+  U_ABS,
+  U_COS,
+  U_EXP,
+  U_LOG,
+  U_NEG,
+  U_RELU,
+  U_RULE,
+  U_SIGMOID,
+  U_SIN,
+  U_SOFTPLUS,
+  U_SQRT,
+  U_SQUARE,
+  U_TANH,
+  type UnaryFn,
+  unaryForward,
+  unaryGradInto,
+  type UnaryPartial,
+} from "./kernels.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Shapes and argument checks
@@ -118,19 +153,24 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Elementwise unary ops: value f(x) and derivative d(x, y) with y = f(x); d null = zero gradient
-
-interface UnaryRule {
-  readonly f: (x: number) => number;
-  readonly d: ((x: number, y: number) => number) | null;
+/**
+ * A rule table as an object without prototype: a property read is cheaper than `Map.get` on
+ * the scalar hot path, and no inherited name (`toString`) is ever mistaken for an op.
+ */
+function lookupTable<R>(entries: readonly (readonly [string, R])[]): Readonly<Record<string, R | undefined>> {
+  const t: Record<string, R | undefined> = Object.create(null);
+  for (const [k, v] of entries) t[k] = v;
+  return t;
 }
 
-/** Logistic function without overflow: exp is only ever taken of a non-positive number. */
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
+// ---------------------------------------------------------------------------------------------
+// Elementwise unary ops: value f(x) and derivative d(x, y) with y = f(x); d null = zero gradient.
+// `code` names the op's own loops in kernels.ts (U_RULE: the loops call f and d).
+
+interface UnaryRule {
+  readonly code: number;
+  readonly f: UnaryFn;
+  readonly d: UnaryPartial | null;
 }
 
 /** R7RS `round`: to nearest, ties to even (Math.round ties towards +∞). */
@@ -139,36 +179,29 @@ function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const UNARY = new Map<string, UnaryRule>([
-  ["neg", { f: (x) => -x, d: () => -1 }],
-  ["abs", { f: Math.abs, d: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0) }],
-  ["exp", { f: Math.exp, d: (_x, y) => y }],
-  ["log", { f: Math.log, d: (x) => 1 / x }],
-  ["sqrt", { f: Math.sqrt, d: (_x, y) => 0.5 / y }],
-  ["square", { f: (x) => x * x, d: (x) => 2 * x }],
-  ["sin", { f: Math.sin, d: Math.cos }],
-  ["cos", { f: Math.cos, d: (x) => -Math.sin(x) }],
-  ["tan", { f: Math.tan, d: (_x, y) => 1 + y * y }],
-  ["asin", { f: Math.asin, d: (x) => 1 / Math.sqrt(1 - x * x) }],
-  ["acos", { f: Math.acos, d: (x) => -1 / Math.sqrt(1 - x * x) }],
-  ["atan", { f: Math.atan, d: (x) => 1 / (1 + x * x) }],
-  ["tanh", { f: Math.tanh, d: (_x, y) => 1 - y * y }],
-  // σ' = σ(1−σ), written as e/(1+e)² with e = exp(−|x|) so it keeps its precision for large |x|.
-  ["sigmoid", {
-    f: sigmoid,
-    d: (x) => {
-      const e = Math.exp(-Math.abs(x));
-      return e / ((1 + e) * (1 + e));
-    },
-  }],
-  ["softplus", { f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), d: sigmoid }],
-  ["relu", { f: (x) => Math.max(x, 0), d: (x) => (x > 0 ? 1 : 0) }],
-  ["log1p", { f: Math.log1p, d: (x) => 1 / (1 + x) }],
-  ["expm1", { f: Math.expm1, d: (_x, y) => y + 1 }],
-  ["floor", { f: Math.floor, d: null }],
-  ["ceil", { f: Math.ceil, d: null }],
-  ["round", { f: roundHalfEven, d: null }],
-  ["trunc", { f: Math.trunc, d: null }],
+const UNARY = lookupTable<UnaryRule>([
+  ["neg", { code: U_NEG, f: (x) => -x, d: () => -1 }],
+  ["abs", { code: U_ABS, f: Math.abs, d: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0) }],
+  ["exp", { code: U_EXP, f: Math.exp, d: (_x, y) => y }],
+  ["log", { code: U_LOG, f: Math.log, d: (x) => 1 / x }],
+  ["sqrt", { code: U_SQRT, f: Math.sqrt, d: (_x, y) => 0.5 / y }],
+  ["square", { code: U_SQUARE, f: (x) => x * x, d: (x) => 2 * x }],
+  ["sin", { code: U_SIN, f: Math.sin, d: Math.cos }],
+  ["cos", { code: U_COS, f: Math.cos, d: (x) => -Math.sin(x) }],
+  ["tan", { code: U_RULE, f: Math.tan, d: (_x, y) => 1 + y * y }],
+  ["asin", { code: U_RULE, f: Math.asin, d: (x) => 1 / Math.sqrt(1 - x * x) }],
+  ["acos", { code: U_RULE, f: Math.acos, d: (x) => -1 / Math.sqrt(1 - x * x) }],
+  ["atan", { code: U_RULE, f: Math.atan, d: (x) => 1 / (1 + x * x) }],
+  ["tanh", { code: U_TANH, f: Math.tanh, d: (_x, y) => 1 - y * y }],
+  ["sigmoid", { code: U_SIGMOID, f: sigmoid, d: sigmoidDeriv }],
+  ["softplus", { code: U_SOFTPLUS, f: softplus, d: sigmoid }],
+  ["relu", { code: U_RELU, f: (x) => Math.max(x, 0), d: (x) => (x > 0 ? 1 : 0) }],
+  ["log1p", { code: U_RULE, f: Math.log1p, d: (x) => 1 / (1 + x) }],
+  ["expm1", { code: U_RULE, f: Math.expm1, d: (_x, y) => y + 1 }],
+  ["floor", { code: U_RULE, f: Math.floor, d: null }],
+  ["ceil", { code: U_RULE, f: Math.ceil, d: null }],
+  ["round", { code: U_RULE, f: roundHalfEven, d: null }],
+  ["trunc", { code: U_RULE, f: Math.trunc, d: null }],
 ]);
 
 function unaryScalarVjp(n: Node): void {
@@ -176,48 +209,57 @@ function unaryScalarVjp(n: Node): void {
   x.g += n.g * (n.aux as UnaryRule).d!(x.v, n.v);
 }
 
+/** x's gradient += g·d; an x without a gradient buffer yet takes over g (see `backward`). */
 function unaryTensorVjp(n: Node): void {
-  const x = n.a as Node, d = (n.aux as UnaryRule).d!, xs = x.data!, ys = n.data!, g = n.gd!;
-  const buf = gradBuf(x);
-  for (let i = 0; i < g.length; i++) buf[i] += g[i] * d(xs[i], ys[i]);
+  const x = n.a as Node, r = n.aux as UnaryRule, g = n.gd!;
+  if (x.gd === null) {
+    unaryGradInto(r.code, r.d!, g, false, g, x.data!, n.data!);
+    x.gd = g;
+  } else {
+    unaryGradInto(r.code, r.d!, x.gd, true, g, x.data!, n.data!);
+  }
 }
 
 /** Elementwise unary op. Zero-gradient ops (floor, ceil, round, trunc) give constants. */
 export function unary(op: UnaryOp, x: unknown): Node {
-  const r = UNARY.get(op);
+  const r = UNARY[op];
   if (r === undefined) throw new DmciError("type", `unary: unknown op ${String(op)}`);
   if (typeof x === "number") return scalarConst(r.f(x));
   const a = node(op, x);
   const tracked = r.d !== null && isTracked(a);
   if (a.data === null) return make(SCALAR, r.f(a.v), null, tracked, unaryScalarVjp, a, null, r);
-  const xs = a.data, out = new Float64Array(xs.length), f = r.f;
-  for (let i = 0; i < xs.length; i++) out[i] = f(xs[i]);
+  const out = new Float64Array(a.data.length);
+  unaryForward(r.code, r.f, a.data, out);
   return make(a.shape, 0, out, tracked, unaryTensorVjp, a, null, r);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Elementwise binary ops: value f(a, b) and partials da, db given y = f(a, b)
+// Elementwise binary ops: value f(a, b) and partials da, db given y = f(a, b); `code` names
+// the op's own loops in kernels.ts (B_RULE: the loops call f, da and db)
 
 interface BinaryRule {
-  readonly f: (a: number, b: number) => number;
-  readonly da: (a: number, b: number, y: number) => number;
-  readonly db: (a: number, b: number, y: number) => number;
+  readonly code: number;
+  readonly f: BinaryFn;
+  readonly da: BinaryPartial;
+  readonly db: BinaryPartial;
 }
 
-const BINARY = new Map<string, BinaryRule>([
-  ["add", { f: (a, b) => a + b, da: () => 1, db: () => 1 }],
-  ["sub", { f: (a, b) => a - b, da: () => 1, db: () => -1 }],
-  ["mul", { f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a }],
-  ["div", { f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (_a, b, y) => -y / b }],
+const BINARY = lookupTable<BinaryRule>([
+  ["add", { code: B_ADD, f: (a, b) => a + b, da: () => 1, db: () => 1 }],
+  ["sub", { code: B_SUB, f: (a, b) => a - b, da: () => 1, db: () => -1 }],
+  ["mul", { code: B_MUL, f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a }],
+  ["div", { code: B_DIV, f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (_a, b, y) => -y / b }],
   // d/da: b·a^(b−1), taken as 0 when b = 0 (a^0 is constant; avoids 0·∞ at a = 0).
   // d/db: a^b·log a where a > 0, else 0 (as tfjs): a^b is not real-differentiable in b there.
   ["pow", {
+    code: B_RULE,
     f: Math.pow,
     da: (a, b) => (b === 0 ? 0 : b * Math.pow(a, b - 1)),
     db: (a, _b, y) => (a > 0 ? y * Math.log(a) : 0),
   }],
   // atan2(a, b) is the angle of the point (b, a); the gradient is 0 at the origin.
   ["atan2", {
+    code: B_RULE,
     f: Math.atan2,
     da: (a, b) => {
       const r = a * a + b * b;
@@ -229,16 +271,64 @@ const BINARY = new Map<string, BinaryRule>([
     },
   }],
   // The gradient goes to the selected argument, the first one on ties.
-  ["min", { f: Math.min, da: (a, b) => (a <= b ? 1 : 0), db: (a, b) => (a <= b ? 0 : 1) }],
-  ["max", { f: Math.max, da: (a, b) => (a >= b ? 1 : 0), db: (a, b) => (a >= b ? 0 : 1) }],
+  ["min", { code: B_RULE, f: Math.min, da: (a, b) => (a <= b ? 1 : 0), db: (a, b) => (a <= b ? 0 : 1) }],
+  ["max", { code: B_RULE, f: Math.max, da: (a, b) => (a >= b ? 1 : 0), db: (a, b) => (a >= b ? 0 : 1) }],
 ]);
+
+/** The rule of a binary op: a switch, which the scalar hot path runs faster than a keyed lookup. */
+function binaryRule(op: string): BinaryRule | undefined {
+  switch (op) {
+    case "add":
+      return RULE_ADD;
+    case "sub":
+      return RULE_SUB;
+    case "mul":
+      return RULE_MUL;
+    case "div":
+      return RULE_DIV;
+    default:
+      return BINARY[op];
+  }
+}
+const RULE_ADD = BINARY.add!, RULE_SUB = BINARY.sub!, RULE_MUL = BINARY.mul!, RULE_DIV = BINARY.div!;
+
+const operandValue = (x: Operand): number => (typeof x === "number" ? x : x.v);
 
 function binaryScalarVjp(n: Node): void {
   const r = n.aux as BinaryRule, a = n.a!, b = n.b!, g = n.g;
-  const av = typeof a === "number" ? a : a.v, bv = typeof b === "number" ? b : b.v;
+  const av = operandValue(a), bv = operandValue(b);
   if (needsGrad(a, n)) a.g += g * r.da(av, bv, n.v);
   if (needsGrad(b, n)) b.g += g * r.db(av, bv, n.v);
 }
+
+// The scalar VJPs of the arithmetic ops: the table's partials written out (g·1 is g, g·(−1) is −g).
+
+function addScalarVjp(n: Node): void {
+  const a = n.a!, b = n.b!, g = n.g;
+  if (needsGrad(a, n)) a.g += g;
+  if (needsGrad(b, n)) b.g += g;
+}
+
+function subScalarVjp(n: Node): void {
+  const a = n.a!, b = n.b!, g = n.g;
+  if (needsGrad(a, n)) a.g += g;
+  if (needsGrad(b, n)) b.g -= g;
+}
+
+function mulScalarVjp(n: Node): void {
+  const a = n.a!, b = n.b!, g = n.g;
+  if (needsGrad(a, n)) a.g += g * operandValue(b);
+  if (needsGrad(b, n)) b.g += g * operandValue(a);
+}
+
+function divScalarVjp(n: Node): void {
+  const a = n.a!, b = n.b!, g = n.g, bv = operandValue(b);
+  if (needsGrad(a, n)) a.g += g * (1 / bv);
+  if (needsGrad(b, n)) b.g += g * (-n.v / bv);
+}
+
+/** The scalar VJP of each binary op code. */
+const SCALAR_VJPS: readonly Vjp[] = [binaryScalarVjp, addScalarVjp, subScalarVjp, mulScalarVjp, divScalarVjp];
 
 /** NumPy broadcasting of two shapes, or a type error naming the op and both shapes. */
 function broadcastShapes(op: string, sa: readonly number[], sb: readonly number[]): number[] {
@@ -273,6 +363,77 @@ interface BinaryAux {
 }
 
 const NO_DATA = new Float64Array(0);
+
+/**
+ * An operand of a `len`-element result is full (as many elements: broadcasting, if any, only
+ * adds axes of size 1, so element i is its element i) or one value (rank 0, or one element
+ * broadcast); anything else needs an index map.
+ */
+const isFull = (x: Node, len: number): boolean => x.data !== null && x.data.length === len;
+const isOneValue = (x: Node): boolean => x.data === null || x.data.length === 1;
+const oneValue = (x: Node): number => (x.data === null ? x.v : x.data[0]);
+
+/**
+ * The gradient of the first operand of a binary op whose operands are full or one value.
+ * `give`: a has no gradient buffer and takes over g, whose elements this overwrites.
+ */
+function pushGradA(n: Node, r: BinaryRule, give: boolean): void {
+  const a = n.a as Node, b = n.b as Node, g = n.gd!, y = n.data!, len = g.length;
+  const eb = isFull(b, len) ? b.data : null, bv = eb === null ? oneValue(b) : 0;
+  if (isFull(a, len)) {
+    const ea = a.data!;
+    if (give) {
+      gradAInto(r.code, r.da, g, false, g, y, ea, eb, bv);
+      a.gd = g;
+    } else {
+      gradAInto(r.code, r.da, gradBuf(a), true, g, y, ea, eb, bv);
+    }
+  } else if (a.data === null) {
+    a.g += gradASum(r.code, r.da, 0, g, y, a.v, eb, bv);
+  } else {
+    const ga = gradBuf(a); // one element broadcast: its gradient adds up in element order
+    ga[0] = gradASum(r.code, r.da, ga[0], g, y, a.data[0], eb, bv);
+  }
+}
+
+/** As `pushGradA`, for the second operand. */
+function pushGradB(n: Node, r: BinaryRule, give: boolean): void {
+  const a = n.a as Node, b = n.b as Node, g = n.gd!, y = n.data!, len = g.length;
+  const ea = isFull(a, len) ? a.data : null, av = ea === null ? oneValue(a) : 0;
+  if (isFull(b, len)) {
+    const eb = b.data!;
+    if (give) {
+      gradBInto(r.code, r.db, g, false, g, y, ea, av, eb);
+      b.gd = g;
+    } else {
+      gradBInto(r.code, r.db, gradBuf(b), true, g, y, ea, av, eb);
+    }
+  } else if (b.data === null) {
+    b.g += gradBSum(r.code, r.db, 0, g, y, ea, av, b.v);
+  } else {
+    const gb = gradBuf(b);
+    gb[0] = gradBSum(r.code, r.db, gb[0], g, y, ea, av, b.data[0]);
+  }
+}
+
+/**
+ * The VJP of a binary op whose operands are full or one value (no index maps). A full operand
+ * without a gradient buffer takes over n's output gradient (see `backward`); its loop
+ * overwrites that buffer, so it runs last, and never when both operands are one node.
+ */
+function binaryFastVjp(n: Node): void {
+  const r = n.aux as BinaryRule, a = n.a as Node, b = n.b as Node, len = n.gd!.length;
+  const na = needsGrad(a, n), nb = needsGrad(b, n);
+  const giveA = na && a !== b && a.gd === null && isFull(a, len);
+  const giveB = !giveA && nb && a !== b && b.gd === null && isFull(b, len);
+  if (giveA) {
+    if (nb) pushGradB(n, r, false);
+    pushGradA(n, r, true);
+  } else {
+    if (na) pushGradA(n, r, false);
+    if (nb) pushGradB(n, r, giveB);
+  }
+}
 
 /**
  * The VJP of a broadcasting binary op. Un-broadcasting is a scatter-add through the index
@@ -315,16 +476,27 @@ function binaryTensorVjp(n: Node): void {
 
 function binaryTensor(op: string, r: BinaryRule, a0: unknown, b0: unknown, max: number): Node {
   const a = node(op, a0), b = node(op, b0);
-  const shape = broadcastShapes(op, a.shape, b.shape);
+  const shape = a.data === null
+    ? b.shape
+    : b.data === null || sameShape(a.shape, b.shape)
+    ? a.shape
+    : broadcastShapes(op, a.shape, b.shape);
   checkSize(op, shape, max);
+  const len = sizeOf(shape), out = new Float64Array(len);
+  const tracked = isTracked(a) || isTracked(b);
+  const fa = isFull(a, len), fb = isFull(b, len);
+  if ((fa || isOneValue(a)) && (fb || isOneValue(b))) {
+    const av = fa ? 0 : oneValue(a), bv = fb ? 0 : oneValue(b);
+    binaryForward(r.code, r.f, fa ? a.data : null, av, fb ? b.data : null, bv, out);
+    return make(shape, 0, out, tracked, binaryFastVjp, a, b, r);
+  }
   const as = a.data === null, bs = b.data === null, av = a.v, bv = b.v;
   const ad = a.data ?? NO_DATA, bd = b.data ?? NO_DATA;
   const ma = as ? null : broadcastMap(shape, a.shape), mb = bs ? null : broadcastMap(shape, b.shape);
-  const len = sizeOf(shape), out = new Float64Array(len), f = r.f;
+  const f = r.f;
   for (let i = 0; i < len; i++) {
     out[i] = f(as ? av : ad[ma === null ? i : ma[i]], bs ? bv : bd[mb === null ? i : mb[i]]);
   }
-  const tracked = isTracked(a) || isTracked(b);
   return make(shape, 0, out, tracked, binaryTensorVjp, a, b, tracked ? { rule: r, ma, mb } : null);
 }
 
@@ -333,7 +505,7 @@ function binaryTensor(op: string, r: BinaryRule, a0: unknown, b0: unknown, max: 
  * fast path that allocates only the result node: this is the hot path of scalar recurrences.
  */
 export function binary(op: BinaryOp, a: unknown, b: unknown, max: number): Node {
-  const r = BINARY.get(op);
+  const r = binaryRule(op);
   if (r === undefined) throw new DmciError("type", `binary: unknown op ${String(op)}`);
   let av: number, bv: number;
   if (typeof a === "number") av = a;
@@ -343,7 +515,7 @@ export function binary(op: BinaryOp, a: unknown, b: unknown, max: number): Node 
   else if (b instanceof Node && b.data === null) bv = b.v;
   else return binaryTensor(op, r, a, b, max);
   const tracked = isTracked(a) || isTracked(b);
-  return make(SCALAR, r.f(av, bv), null, tracked, binaryScalarVjp, a as Operand, b as Operand, r);
+  return make(SCALAR, r.f(av, bv), null, tracked, SCALAR_VJPS[r.code], a as Operand, b as Operand, r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,8 +534,11 @@ function reduceAllVjp(n: Node): void {
     x.g += g;
     return;
   }
-  const buf = gradBuf(x);
-  for (let i = 0; i < buf.length; i++) buf[i] += g;
+  if (x.gd === null) x.gd = new Float64Array(x.data.length).fill(0 + g); // as adding into zeros
+  else {
+    const buf = x.gd;
+    for (let i = 0; i < buf.length; i++) buf[i] += g;
+  }
 }
 
 function reduceAxisVjp(n: Node): void {
@@ -729,6 +904,7 @@ export function fromNested(data: Nested, max: number): Node {
   }
   checkSize("tensor", shape, max);
   const out = new Float64Array(sizeOf(shape));
+  if (shape.length === 1) return tensorConst(shape, vectorElements(data as unknown[], out));
   let pos = 0;
   const walk = (x: unknown, depth: number): void => {
     if (depth === shape.length) {
@@ -749,6 +925,18 @@ export function fromNested(data: Nested, max: number): Node {
   };
   walk(data, 0);
   return tensorConst(shape, out);
+}
+
+/** The elements of a vector (as `fromNested` walks them, without recursion) into `out`. */
+function vectorElements(data: readonly unknown[], out: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) {
+    const x = data[i];
+    if (typeof x !== "number") {
+      throw new DmciError("type", `tensor: expected a number at depth 1, got ${describe(x)}`);
+    }
+    out[i] = x;
+  }
+  return out;
 }
 
 /** The elements of a node as a number (rank 0) or nested arrays. */

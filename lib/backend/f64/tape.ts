@@ -96,7 +96,7 @@ export function make(
 ): Node {
   if (tracked) {
     const n = new Node(shape, v, data, tapeId, vjp, a, b, aux);
-    nodes.push(n);
+    nodes[nodes.length] = n; // V8 runs this store faster than a call of push on the hot path
     return n;
   }
   return new Node(shape, v, data, 0, null, null, null, null);
@@ -122,9 +122,17 @@ export function gradBuf(x: Node): Float64Array {
   return x.gd ??= new Float64Array(x.data!.length);
 }
 
-/** The output gradient of a recorded node as flat elements (length 1 for rank 0). */
+/** The one-element view of a rank-0 output gradient that `outGrad` lends out. */
+const SCALAR_GRAD = new Float64Array(1);
+
+/**
+ * The output gradient of a recorded node as flat elements (length 1 for rank 0). For rank 0
+ * it is a shared buffer, valid until the next call: a VJP reads it and keeps no reference.
+ */
 export function outGrad(n: Node): Float64Array {
-  return n.data === null ? Float64Array.of(n.g) : n.gd!;
+  if (n.data !== null) return n.gd!;
+  SCALAR_GRAD[0] = n.g;
+  return SCALAR_GRAD;
 }
 
 /** Adds flat gradient elements `g` (same element count as x) into x's gradient. */
@@ -169,6 +177,9 @@ export function tapeLength(): number {
  * Back-propagates from whatever gradients have been seeded on the active tape: visits the
  * recorded nodes newest first, so every node's gradient is complete before it is pushed on.
  * Nodes that received no gradient are skipped (a zero cotangent contributes nothing).
+ * Since nothing reads `n.gd` once n's VJP has run, a VJP may hand that buffer over, rewritten
+ * in place, to an input of the same element count that has no gradient buffer yet: this saves
+ * allocating one per elementwise op.
  */
 export function backward(): void {
   for (let i = nodes.length - 1; i >= 0; i--) {
