@@ -5,7 +5,7 @@
  */
 import type { Objective, OptimOptions, OptimResult, TracePoint } from "./types.ts";
 import { evaluate, fmt, normInf } from "./vec.ts";
-import { capWarnings, notFiniteAtStart } from "./result.ts";
+import { capWarnings, gradientConverged, notFiniteAtStart } from "./result.ts";
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -80,10 +80,9 @@ export function adam(f: Objective, x0: Float64Array, o: OptimOptions = {}): Opti
     o.onStep?.(p);
   };
   const gradientSmall = () => {
-    const gn = normInf(g);
-    const bound = tol * Math.max(1, Math.abs(fx));
-    if (gn <= bound) reason = `gradient norm ${fmt(gn)} ≤ tolerance ${fmt(bound)}`;
-    return gn <= bound;
+    const why = gradientConverged(g, fx, tol);
+    if (why) reason = why;
+    return why !== null;
   };
 
   record(0);

@@ -6,7 +6,7 @@
 import { wolfeLineSearch } from "./linesearch.ts";
 import type { Objective, OptimOptions, OptimResult, TracePoint } from "./types.ts";
 import { dot, evaluate, fmt, norm2, normInf } from "./vec.ts";
-import { capWarnings, notFiniteAtStart } from "./result.ts";
+import { capWarnings, gradientConverged, notFiniteAtStart } from "./result.ts";
 
 /** A curvature pair is kept only if sᵀy > CURVATURE_EPS·‖s‖‖y‖, which keeps H positive definite. */
 const CURVATURE_EPS = 1e-8;
@@ -78,10 +78,9 @@ export function lbfgs(f: Objective, x0: Float64Array, o: OptimOptions = {}): Opt
     o.onStep?.(p);
   };
   const gradientSmall = () => {
-    const gn = normInf(g);
-    const bound = tol * Math.max(1, Math.abs(fx));
-    if (gn <= bound) reason = `gradient norm ${fmt(gn)} ≤ tolerance ${fmt(bound)}`;
-    return gn <= bound;
+    const why = gradientConverged(g, fx, tol);
+    if (why) reason = why;
+    return why !== null;
   };
 
   record(0);

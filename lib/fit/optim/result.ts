@@ -3,7 +3,7 @@
  * is already non-finite, and the cap on warning lines. No optimizer logic lives here.
  */
 import type { OptimResult } from "./types.ts";
-import type { Checked } from "./vec.ts";
+import { type Checked, fmt, normInf } from "./vec.ts";
 
 /** More warnings than this are summarised, so a run that keeps hitting NaN stays readable. */
 const MAX_WARNINGS = 20;
@@ -47,4 +47,19 @@ export function capWarnings(warnings: string[]): string[] {
   const kept = warnings.slice(0, MAX_WARNINGS - 1);
   kept.push(`… and ${warnings.length - kept.length} more warnings`);
   return kept;
+}
+
+/**
+ * The gradient convergence test both optimizers use: ‖g‖∞ ≤ tol·max(1, |f|). Returns the
+ * reason to report when it holds, else null.
+ *
+ * @example
+ * ```ts
+ * gradientConverged(Float64Array.of(1e-12), 3, 1e-9); // "gradient norm … ≤ tolerance …"
+ * ```
+ */
+export function gradientConverged(g: Float64Array, fx: number, tol: number): string | null {
+  const gn = normInf(g);
+  const bound = tol * Math.max(1, Math.abs(fx));
+  return gn <= bound ? `gradient norm ${fmt(gn)} ≤ tolerance ${fmt(bound)}` : null;
 }
