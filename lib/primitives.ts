@@ -1206,28 +1206,18 @@ tensorPrim(
   "The same elements in a new shape.",
   (k, s, t, sh) => k.B.reshape(k.tensor("reshape", t, 1, s), k.shapeArg("reshape", sh, 2, s)),
 );
-tensorPrim(
-  "stack",
-  [1, 2],
-  "(stack list [axis])",
-  "Stacks equal-shaped tensors (or numbers) along a new axis (default 0).",
-  (k, s, l, axis = 0) => {
-    const xs = k.list("stack", l, 1, s).map((x, i) => k.tensor("stack", x, i + 1, s));
-    if (xs.length === 0) throw k.typeError("stack", "a non-empty list", l, 1, s);
-    return k.B.stack(xs, k.index("stack", axis, 2, s));
-  },
-);
-tensorPrim(
-  "concat",
-  [1, 2],
-  "(concat list [axis])",
-  "Concatenates tensors along an existing axis (default 0).",
-  (k, s, l, axis = 0) => {
-    const xs = k.list("concat", l, 1, s).map((x, i) => k.tensor("concat", x, i + 1, s));
-    if (xs.length === 0) throw k.typeError("concat", "a non-empty list", l, 1, s);
-    return k.B.concat(xs, k.index("concat", axis, 2, s));
-  },
-);
+for (
+  const [name, doc] of [
+    ["stack", "Stacks equal-shaped tensors (or numbers) along a new axis (default 0)."],
+    ["concat", "Concatenates tensors along an existing axis (default 0)."],
+  ] as const
+) {
+  tensorPrim(name, [1, 2], `(${name} list [axis])`, doc, (k, s, l, axis = 0) => {
+    const xs = k.list(name, l, 1, s).map((x, i) => k.tensor(name, x, i + 1, s));
+    if (xs.length === 0) throw k.typeError(name, "a non-empty list", l, 1, s);
+    return k.B[name](xs, k.index(name, axis, 2, s));
+  });
+}
 tensorPrim(
   "slice",
   [3, 3],

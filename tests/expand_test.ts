@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";
 import { DmciError } from "../lib/errors.ts";
-import type { Node } from "../lib/expand/core.ts";
+import { children, type Node } from "../lib/expand/core.ts";
 import { expandProgram, SPECIAL_FORMS } from "../lib/expand/expander.ts";
 import { loadProgram, runProgram } from "../lib/program.ts";
 import { read } from "../lib/read/reader.ts";
@@ -44,35 +44,7 @@ function kinds(nodes: readonly Node[]): Set<string> {
   const out = new Set<string>();
   const visit = (n: Node): void => {
     out.add(n.k);
-    switch (n.k) {
-      case "set":
-      case "define":
-        visit(n.value);
-        break;
-      case "if":
-        visit(n.test);
-        visit(n.then);
-        if (n.else) visit(n.else);
-        break;
-      case "lambda":
-        visit(n.body);
-        break;
-      case "begin":
-        n.body.forEach(visit);
-        break;
-      case "let":
-      case "letrec":
-        n.values.forEach(visit);
-        visit(n.body);
-        break;
-      case "call":
-        visit(n.fn);
-        n.args.forEach(visit);
-        break;
-      case "primcall":
-        n.args.forEach(visit);
-        break;
-    }
+    children(n).forEach(visit);
   };
   nodes.forEach(visit);
   return out;

@@ -8,7 +8,7 @@
 import type { Span } from "../errors.ts";
 import type { Datum, NumberDatum } from "../read/datum.ts";
 import { containsParam, datumToValue } from "../read/datum_value.ts";
-import type { LambdaNode, Node } from "../expand/core.ts";
+import { children, type LambdaNode, type Node } from "../expand/core.ts";
 import { PRIMITIVE_BY_NAME } from "../primitives.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -151,40 +151,11 @@ class Compiler {
   constructor(private readonly nodes: readonly Node[], private readonly options: CompileOptions) {
     const defineCount = new Map<string, number>();
     const visit = (n: Node): void => {
-      switch (n.k) {
-        case "define":
-          defineCount.set(n.name, (defineCount.get(n.name) ?? 0) + 1);
-          if (n.value.k === "lambda") this.lambdaGlobals.add(n.name);
-          visit(n.value);
-          break;
-        case "set":
-          this.assigned.add(n.name);
-          visit(n.value);
-          break;
-        case "if":
-          visit(n.test);
-          visit(n.then);
-          if (n.else) visit(n.else);
-          break;
-        case "lambda":
-          visit(n.body);
-          break;
-        case "begin":
-          n.body.forEach(visit);
-          break;
-        case "let":
-        case "letrec":
-          n.values.forEach(visit);
-          visit(n.body);
-          break;
-        case "call":
-          visit(n.fn);
-          n.args.forEach(visit);
-          break;
-        case "primcall":
-          n.args.forEach(visit);
-          break;
-      }
+      if (n.k === "define") {
+        defineCount.set(n.name, (defineCount.get(n.name) ?? 0) + 1);
+        if (n.value.k === "lambda") this.lambdaGlobals.add(n.name);
+      } else if (n.k === "set") this.assigned.add(n.name);
+      children(n).forEach(visit);
     };
     nodes.forEach(visit);
     for (const [name, count] of defineCount) {

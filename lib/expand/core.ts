@@ -113,3 +113,38 @@ export type Node =
   | LetrecNode
   | CallNode
   | PrimCallNode;
+
+/**
+ * The direct subnodes of a node, in evaluation order: the one walker of the core
+ * language, so a new node kind is taught to every traversal at once.
+ *
+ * @example
+ * ```ts
+ * const visit = (n: Node): void => { console.log(n.k); children(n).forEach(visit); };
+ * ```
+ */
+export function children(n: Node): readonly Node[] {
+  switch (n.k) {
+    case "set":
+    case "define":
+      return [n.value];
+    case "if":
+      return n.else ? [n.test, n.then, n.else] : [n.test, n.then];
+    case "lambda":
+      return [n.body];
+    case "begin":
+      return n.body;
+    case "let":
+    case "letrec":
+      return [...n.values, n.body];
+    case "call":
+      return [n.fn, ...n.args];
+    case "primcall":
+      return n.args;
+    case "const":
+    case "param":
+    case "quote":
+    case "ref":
+      return [];
+  }
+}
