@@ -19,6 +19,7 @@ import { dThetaDu, fitParams, toTheta, toU } from "./params.ts";
 import { minimize } from "./optim/mod.ts";
 import { hessianFromGradients, invertSpd } from "./optim/hessian.ts";
 import type { Evaluation, Objective, OptimResult, TracePoint } from "./optim/types.ts";
+import { batchLbfgs, type BatchObjective } from "./optim/batch_lbfgs.ts";
 import { renderFitPlot } from "./plot.ts";
 
 /** Progress of a fit, for a progress bar. */
@@ -85,8 +86,20 @@ export interface FitResult {
       iterations: number;
       converged: boolean;
       reason: string;
+      /** This restart's own objective evaluations (in a batched run: the rounds it took part in). */
+      evaluations: number;
+      /** This restart's own convergence trace. */
+      trace: TracePoint[];
+      /** This restart's own warnings (also in `warnings`, prefixed "restart k:"). */
+      warnings: string[];
     }[];
     readonly best_restart: number;
+    /**
+     * Batched evaluations when the restarts ran as one batch (each covers every restart; fewer
+     * than the sum of the restarts' own evaluations), null when they ran one at a time.
+     */
+    readonly batched_rounds: number | null;
+    /** The best restart's trace. */
     readonly trace: TracePoint[];
     readonly warnings: string[];
   };
@@ -100,6 +113,9 @@ export interface FitResult {
 const FLOAT32_TOLERANCE = 1e-6;
 /** Finite-difference step of the Hessian for float32 gradients. */
 const FLOAT32_HESSIAN_STEP = 1e-3;
+
+/** Batched rounds allowed per accepted step (line-search trials included). */
+const BATCH_ROUNDS_PER_STEP = 20;
 
 /** A run of the model on some rows: parameters in, the program's value out (inside a backend scope). */
 type Evaluate = (rt: Runtime, params: readonly unknown[], inputs: Inputs) => unknown;
@@ -288,8 +304,14 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
     );
   };
 
-  /** Optimises all starts jointly (their losses summed: the problems are separable). */
-  const batchedRestarts = (starts: Float64Array[], opts: Parameters<typeof minimize>[3]): OptimResult[] => {
+  /**
+   * Optimises every start as its own problem (its own L-BFGS memory, line search and stopping
+   * test), all evaluated by one batched run of the program per round.
+   */
+  const batchedRestarts = (
+    starts: Float64Array[],
+    opts: Parameters<typeof minimize>[3] & { onRestartStep: (k: number, p: TracePoint) => void },
+  ): { runs: OptimResult[]; rounds: number } => {
     const R = starts.length;
     const inputs = inputsFor(split.train);
     const y = targetFor(split.train);
@@ -305,29 +327,38 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
       if (withSigma) theta.push(column((r) => Math.exp(U[r * nu + free.length])));
       return theta;
     };
-    const joint: Objective = (U) => {
-      const res = B.valueAndGrad((ps) => B.sum(batchLosses(ps, inputs, y, R)), thetaBatch(U));
-      const grad = new Float64Array(R * nu);
+    const batch: BatchObjective = (U) => {
+      let values = new Float64Array(R);
+      // The sum's gradient with respect to restart r's parameters is restart r's own gradient:
+      // the restarts share no parameter.
+      const res = B.valueAndGrad((ps) => {
+        const each = batchLosses(ps, inputs, y, R);
+        values = Float64Array.from(B.toNested(each) as number[]);
+        return B.sum(each);
+      }, thetaBatch(U));
+      const grads = new Float64Array(R * nu);
       const gOf = (k: number, r: number) => {
         const g = res.grad[k];
         return typeof g === "number" ? g : g.data[r];
       };
       for (let r = 0; r < R; r++) {
-        free.forEach((i, j) => grad[r * nu + j] = gOf(i, r) * dThetaDu(params[i].transform, U[r * nu + j]));
-        if (withSigma) grad[r * nu + free.length] = gOf(params.length, r) * Math.exp(U[r * nu + free.length]);
+        free.forEach((i, j) => grads[r * nu + j] = gOf(i, r) * dThetaDu(params[i].transform, U[r * nu + j]));
+        if (withSigma) {
+          grads[r * nu + free.length] = gOf(params.length, r) * Math.exp(U[r * nu + free.length]);
+        }
       }
-      return { value: res.value, grad };
+      return { values, grads };
     };
     const U0 = new Float64Array(R * nu);
     starts.forEach((s, r) => U0.set(s, r * nu));
-    const res = minimize(o.method, joint, U0, opts);
-    const each = B.run((ps) => B.toNested(batchLosses(ps, inputs, y, R)) as number[], thetaBatch(res.x));
-    return starts.map((_, r) => ({
-      ...res,
-      x: res.x.slice(r * nu, (r + 1) * nu),
-      value: each[r],
-      grad: res.grad.slice(r * nu, (r + 1) * nu),
-    }));
+    const res = batchLbfgs(batch, U0, R, nu, {
+      steps: opts.steps,
+      maxRounds: BATCH_ROUNDS_PER_STEP * (opts.steps ?? 500),
+      tolerance: opts.tolerance,
+      gradientTolerance: opts.tolerance,
+      onStep: opts.onRestartStep,
+    });
+    return { runs: res.runs, rounds: res.rounds };
   };
 
   const train = objectiveFor(split.train, true);
@@ -374,7 +405,8 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
   });
   const tOpt = performance.now();
   let runs: OptimResult[] | null = null;
-  if (starts.length > 1 && float32) {
+  let rounds: number | null = null;
+  if (starts.length > 1 && float32 && o.method === "lbfgs") {
     // All restarts in one evaluation per step: each parameter a column [restarts, 1], so the
     // program computes every restart at once by broadcasting. A program that cannot (a
     // branch on a parameter, say) falls back to one restart at a time. Only on tfjs, whose
@@ -382,7 +414,12 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
     // tensor op, so there one restart at a time is faster (measured: Kalman spec, 4 restarts,
     // 0.6 s one by one against 2.3 s batched).
     try {
-      runs = batchedRestarts(starts, optimOptions(0));
+      const batched = batchedRestarts(starts, {
+        ...optimOptions(0),
+        onRestartStep: (k, p) => optimOptions(k + 1).onStep(p),
+      });
+      runs = batched.runs;
+      rounds = batched.rounds;
     } catch (e) {
       if (!(e instanceof DmciError) || e.kind !== "type") throw e;
       notes.push(`restarts ran one at a time: the program cannot run them batched (${e.message})`);
@@ -526,8 +563,12 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
         iterations: r.iterations,
         converged: r.converged,
         reason: r.reason,
+        evaluations: r.evaluations,
+        trace: r.trace,
+        warnings: r.warnings,
       })),
       best_restart: best,
+      batched_rounds: rounds,
       trace: runs.length ? runs[best].trace : [],
       warnings: [...notes, ...runs.flatMap((r, k) => r.warnings.map((w) => `restart ${k}: ${w}`))],
     },
