@@ -86,7 +86,7 @@ export function toU(t: Transform, theta: number, name: string): number {
  * // → [{ name: "k", init: 0.5, transform: { kind: "positive" }, fixed: false }]
  * ```
  */
-export function fitParams(spec: Spec, programParams: readonly ParamInfo[]): FitParam[] {
+export function fitParams(spec: Pick<Spec, "params">, programParams: readonly ParamInfo[]): FitParam[] {
   const names = new Set(programParams.map((p) => p.name));
   for (const name of Object.keys(spec.params)) {
     if (!names.has(name)) {

@@ -713,3 +713,29 @@ export function parseJsonLocated(text: string, file: string): { value: unknown; 
   };
   return { value: result, locate };
 }
+
+/**
+ * A spec given as data (a server request, a search candidate) as `fitSpec` takes it: the program
+ * must be inline (`{"text": …}`) and the data inline (`{"columns": …}`) or an absolute path, since
+ * there is no spec file to resolve paths against. Throws a `spec` error naming the JSON path.
+ *
+ * @example
+ * ```ts
+ * const loaded = specFromData({ name: "d", program: { text: "(define k 0.5) (* k t)" }, inputs: { t: "t" },
+ *   target: "y", data: { columns: { t: [0, 1, 2], y: [0, 1.1, 1.9] } } }, "request");
+ * // await fitSpec(loaded)
+ * ```
+ */
+export function specFromData(json: unknown, where: string): LoadedSpec {
+  const spec = parseSpec(json, where);
+  if (typeof spec.program === "string") {
+    throw new DmciError("spec", `${where}: $.program: expected inline program text {"text": …}, got a path`);
+  }
+  if (spec.data.csv !== undefined && !isAbsolute(spec.data.csv)) {
+    throw new DmciError(
+      "spec",
+      `${where}: $.data.csv: a spec given as data needs inline columns or an absolute path`,
+    );
+  }
+  return { spec, file: where, dir: "/", programText: spec.program.text, programFile: `${where}#program` };
+}

@@ -239,7 +239,7 @@ function makeBackend(engine: TfjsEngine, maxTensorSize: number): Backend {
   };
 
   const be: Backend = {
-    name: "tfjs",
+    name: engine === "wasm" ? "tfjs-wasm" : "tfjs",
 
     isTensor: (x) => x instanceof tf.Tensor,
 

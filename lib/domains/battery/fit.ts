@@ -11,7 +11,7 @@ import type { Backend, TensorData } from "../../backend/backend.ts";
 import type { Runtime } from "../../compile/runtime.ts";
 import { interpret } from "../../dmci.ts";
 import { dThetaDu, toTheta, toU, type Transform } from "../../fit/params.ts";
-import { type BatchEvaluation, batchLbfgs } from "./batch_lbfgs.ts";
+import { type BatchEvaluation, batchLbfgs } from "../../fit/optim/batch_lbfgs.ts";
 import { CYCLE_INPUT, type Model, type ModelParam } from "./model.ts";
 import type { NormalisedCell } from "./protocol.ts";
 import { fnv1a, uniform } from "../../random.ts";
@@ -273,8 +273,8 @@ export function fitGlobals(model: Model, s: FitSettings, cells: readonly Normali
       ]),
     ),
     mse: result.values[best],
-    converged: result.converged[best],
-    reason: result.reasons[best],
+    converged: result.runs[best].converged,
+    reason: result.runs[best].reason,
     cells: cells.map((c) => c.name),
     seconds: (performance.now() - t0) / 1000,
     rounds: result.rounds,
@@ -355,8 +355,8 @@ export function fitCells(
     locals.forEach(([p, j], l) => th[j] = toTheta(p.transform, result ? result.x[best * d + l] : x0[l]));
     theta.push(th);
     mse.push(result ? result.values[best] : NaN);
-    converged.push(result ? result.converged[best] : true);
-    reasons.push(result ? result.reasons[best] : "nothing to fit");
+    converged.push(result ? result.runs[best].converged : true);
+    reasons.push(result ? result.runs[best].reason : "nothing to fit");
   }
   return {
     theta,
