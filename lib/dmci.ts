@@ -11,6 +11,7 @@ import { EVALUATOR_SOURCE } from "./evaluator_source.ts";
 import { DmciError, type ErrorKind, type Span } from "./errors.ts";
 import type { Datum, ListDatum } from "./read/datum.ts";
 import { datumToValue } from "./read/datum_value.ts";
+import { eachDatum, foldDatum, isStackOverflow, nestingError } from "./read/depth.ts";
 import { DEFAULT_LIMITS, type Limits, type Runtime } from "./compile/runtime.ts";
 import {
   bindInputs,
@@ -157,23 +158,24 @@ function programValue(prog: ProgramData): ProgramValue {
   if (!value) {
     const index = new Map(prog.params.map((p, i) => [p.datum, i]));
     const leaves: Leaf[] = [];
-    const convert = (d: Datum): unknown => d.type === "list" ? convertList(d) : datumToValue(d);
-    const convertList = (d: ListDatum): unknown => {
-      let out: unknown = d.tail ? convert(d.tail) : NIL;
-      for (let i = d.items.length - 1; i >= 0; i--) {
-        const item = d.items[i];
-        const p = new Pair(convert(item), out);
-        carSpans.set(p, item.span);
-        if (item.type === "number" && index.has(item)) {
-          leaves.push({ pair: p, field: "car", index: index.get(item)! });
+    // Bottom-up without recursion: quoted data may nest deeper than the host stack.
+    const convertList = (d: ListDatum): unknown =>
+      foldDatum(d, (x) => datumToValue(x), (l, child) => {
+        let out: unknown = l.tail ? child(l.tail) : NIL;
+        for (let i = l.items.length - 1; i >= 0; i--) {
+          const item = l.items[i];
+          const p = new Pair(child(item), out);
+          carSpans.set(p, item.span);
+          if (item.type === "number" && index.has(item)) {
+            leaves.push({ pair: p, field: "car", index: index.get(item)! });
+          }
+          if (l.tail?.type === "number" && i === l.items.length - 1 && index.has(l.tail)) {
+            leaves.push({ pair: p, field: "cdr", index: index.get(l.tail)! });
+          }
+          out = p;
         }
-        if (d.tail?.type === "number" && i === d.items.length - 1 && index.has(d.tail)) {
-          leaves.push({ pair: p, field: "cdr", index: index.get(d.tail)! });
-        }
-        out = p;
-      }
-      return out;
-    };
+        return out;
+      });
     const forms = prog.forms.length === 0
       ? NIL
       : convertList({ type: "list", items: prog.forms, tail: null, span: prog.forms[0].span });
@@ -201,14 +203,7 @@ function symbolsOf(forms: readonly Datum[]): ReadonlySet<string> {
   let names = mentioned.get(forms);
   if (!names) {
     const out = new Set<string>();
-    const walk = (d: Datum): void => {
-      if (d.type === "symbol") out.add(d.name);
-      else if (d.type === "list") {
-        d.items.forEach(walk);
-        if (d.tail) walk(d.tail);
-      }
-    };
-    forms.forEach(walk);
+    eachDatum(forms, (d) => void (d.type === "symbol" && out.add(d.name)));
     mentioned.set(forms, names = out);
   }
   return names;
@@ -317,7 +312,7 @@ function prepare(
     byKey.set(key, p);
     return p;
   } catch (e) {
-    throw relocate(e, rt, limits, watchers);
+    throw relocate(e, rt, limits, watchers, prog, true);
   }
 }
 
@@ -347,30 +342,43 @@ export function interpret(
   try {
     return rt.call(p.run, [values], undefined);
   } catch (e) {
-    throw relocate(e, rt, limits, p.watchers);
+    throw relocate(e, rt, limits, p.watchers, prog, false);
   }
 }
 
 /**
  * The error a failed run reports: host stack overflow as a `limit` error, and an error
  * raised inside lib/evaluator.scm (by a primitive, or a limit) at the program's call,
- * found through the `watch` procedures level by level down the tower.
+ * found through the `watch` procedures level by level down the tower. The place named is
+ * always one of `prog`'s own: a host stack overflow while the evaluator analyses the
+ * program is placed at its most deeply nested list, and an error no call of the program
+ * can be found for at its first form (never at a stale call of an earlier program, nor in
+ * lib/evaluator.scm).
  */
-function relocate(e: unknown, rt: Runtime, limits: Limits, watchers: readonly unknown[]): unknown {
+function relocate(
+  e: unknown,
+  rt: Runtime,
+  limits: Limits,
+  watchers: readonly unknown[],
+  prog: ProgramData,
+  analysing: boolean,
+): unknown {
+  if (analysing && isStackOverflow(e)) return nestingError(prog.forms, "the evaluator analysed");
   const error = rt.stackLimit(e);
-  if (!(error instanceof DmciError) || (error.span && error.span.file !== EVALUATOR_FILE)) return error;
+  if (!(error instanceof DmciError) || (error.span && error.span.file === prog.file)) return error;
   rt.reset(limits); // the run is over; its spent fuel must not stop the look-up below
+  let span: Span | undefined;
   for (const current of watchers) {
-    let span: Span | undefined;
+    let found: Span | undefined;
     try {
-      span = cellSpan(rt.call(current, [], undefined));
+      found = cellSpan(rt.call(current, [], undefined));
     } catch {
       break;
     }
-    if (!span) break;
-    error.span = span;
-    if (span.file !== EVALUATOR_FILE) break;
+    if (!found) break;
+    span = found;
+    if (found.file !== EVALUATOR_FILE) break;
   }
-  error.span ||= undefined; // a primitive called with #f for its site leaves `false`
+  error.span = span?.file === prog.file ? span : prog.forms[0]?.span;
   return error;
 }

@@ -165,6 +165,9 @@
 (define (analyze-program program parameters primitives inputs raise watch)
   (set! raise-error raise)
   (set! parameter? parameters)
+  ;; No call of this program has been made yet: an error of the analysis must not be
+  ;; placed at a call of a program analysed earlier.
+  (set! current #f)
   (watch (lambda () current))
   (set! primitive-globals primitives)
   (set! assigned-names (assigned-in program '()))
@@ -228,7 +231,12 @@
   (raise-error 'syntax message cell))
 
 (define (unbound-variable name cell)
-  (raise-error 'unbound (string-append "unbound variable: " (symbol->string name)) cell))
+  (raise-error 'unbound
+               (string-append "unbound variable: " (symbol->string name)
+                              (if (memq name '(quasiquote unquote unquote-splicing))
+                                  " (quasiquote is not in the language: build lists with list and cons)"
+                                  ""))
+               cell))
 
 ;; The names a program assigns with set!, outside quoted data, consed onto `names`.
 (define (assigned-in x names)

@@ -12,6 +12,7 @@ import {
   formatNumber,
   isProcedure,
   listToArray,
+  MAX_STRING_LENGTH,
   NIL,
   Pair,
   Sym,
@@ -1008,9 +1009,18 @@ def("symbols and strings", {
   make: (c) => {
     const k = new Kit(c);
     return (site, ...ss) => {
+      let length = 0;
       ss.forEach((s, i) => {
         if (typeof s !== "string") throw k.typeError("string-append", "a string", s, i + 1, site);
+        length += s.length;
       });
+      if (length > MAX_STRING_LENGTH) {
+        throw new DmciError(
+          "limit",
+          `string-append: a string of ${length} characters, more than the limit of ${MAX_STRING_LENGTH}`,
+          site,
+        );
+      }
       return ss.join("");
     };
   },

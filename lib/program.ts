@@ -7,6 +7,7 @@ import { DmciError, type Span } from "./errors.ts";
 import type { Datum, NumberDatum } from "./read/datum.ts";
 import { read } from "./read/reader.ts";
 import { datumToValue } from "./read/datum_value.ts";
+import { eachDatum, guardNesting } from "./read/depth.ts";
 import { expandProgram } from "./expand/expander.ts";
 import { compile, type CompiledCode, instantiate } from "./compile/compiler.ts";
 import { DEFAULT_LIMITS, type Limits, Runtime } from "./compile/runtime.ts";
@@ -58,7 +59,8 @@ export interface LoadOptions {
 export function findParams(forms: readonly Datum[]): ParamInfo[] {
   const out: ParamInfo[] = [];
   const named = new Map<NumberDatum, string>();
-  const walk = (d: Datum): void => {
+  // Iterative: quoted data may nest deeper than the host stack.
+  eachDatum(forms, (d) => {
     if (d.type === "number") {
       if (d.decimal) {
         out.push({
@@ -74,11 +76,8 @@ export function findParams(forms: readonly Datum[]): ParamInfo[] {
         d.items.length === 3 && head.type === "symbol" && head.name === "define" && name.type === "symbol" &&
         value.type === "number" && value.decimal
       ) named.set(value, name.name);
-      d.items.forEach(walk);
-      if (d.tail) walk(d.tail);
     }
-  };
-  forms.forEach(walk);
+  });
   const seen = new Map<string, number>();
   return out.map((p) => {
     const n = (seen.get(p.name) ?? 0) + 1;
@@ -100,8 +99,11 @@ export function loadProgram(text: string, file: string, options: LoadOptions = {
   const forms = read(text, file);
   const params = options.model === false ? [] : findParams(forms);
   const index = new Map(params.map((p, i) => [p.datum, i]));
-  const nodes = expandProgram(forms, { params: index });
-  const code = compile(nodes, { params: index });
+  const code = guardNesting(
+    forms,
+    "compiling",
+    () => compile(expandProgram(forms, { params: index }), { params: index }),
+  );
   return { file, forms, params, theta0: params.map((p) => p.value), code };
 }
 
@@ -162,7 +164,7 @@ export function execute(
       `${prog.file}: θ has ${params.length} value(s) but the program has ${prog.params.length} parameter(s)`,
     );
   }
-  const run = instantiate(prog.code, rt);
+  const run = guardNesting(prog.forms, "compiling", () => instantiate(prog.code, rt));
   rt.reset({ ...DEFAULT_LIMITS, ...limits });
   const index = prog.code.paramQuotes.length ? new Map(prog.params.map((p, i) => [p.datum, i])) : undefined;
   const quotes = prog.code.paramQuotes.map((d) =>
@@ -194,7 +196,7 @@ export function execute(
 export function runProgram(prog: Program, backend: Backend, options: RunOptions = {}): string {
   const rt = runtimeFor(backend);
   return backend.run(
-    (params) => rt.write(execute(prog, rt, params, options.limits, options.inputs)),
+    (params) => writeValue(rt, execute(prog, rt, params, options.limits, options.inputs)),
     options.theta ?? prog.theta0,
   );
 }
@@ -215,4 +217,13 @@ export function valueAndGrad(prog: Program, backend: Backend, options: RunOption
     (params) => execute(prog, rt, params, options.limits, options.inputs),
     options.theta ?? prog.theta0,
   );
+}
+
+/** `rt.write(v)`, a host stack overflow (data nested too deep to print) as a `limit` error. */
+export function writeValue(rt: Runtime, v: unknown): string {
+  try {
+    return rt.write(v);
+  } catch (e) {
+    throw rt.stackLimit(e);
+  }
 }

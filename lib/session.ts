@@ -10,6 +10,7 @@ import { compile, instantiate } from "./compile/compiler.ts";
 import { DEFAULT_LIMITS, type Limits } from "./compile/runtime.ts";
 import type { Backend, Nested } from "./backend/backend.ts";
 import { runtimeFor } from "./program.ts";
+import { guardNesting } from "./read/depth.ts";
 import { Pair } from "./values.ts";
 
 /**
@@ -53,9 +54,13 @@ export class Session {
   /** Evaluates every form of `text`; returns the last value written, or "" if it has none. */
   eval(text: string): string {
     const file = `<repl:${++this.inputs}>`;
-    const code = compile(expandProgram(read(text, file)), { openGlobals: true });
+    const forms = read(text, file);
     const rt = runtimeFor(this.backend);
-    const run = instantiate(code, rt);
+    const run = guardNesting(
+      forms,
+      "compiling",
+      () => instantiate(compile(expandProgram(forms), { openGlobals: true }), rt),
+    );
     return this.backend.run(() => {
       rt.reset(this.limits);
       this.mapGlobalTensors((x) => x instanceof KeptTensor ? this.backend.tensor(x.data) : x);

@@ -4,7 +4,8 @@
  * unspecified value are the small types below; procedures are JS functions.
  * This module knows nothing about backends beyond the `isTensor` hook given to `write`.
  */
-import type { Span } from "./errors.ts";
+import { DmciError, type Span } from "./errors.ts";
+import { isSymbolText } from "./read/reader.ts";
 
 /** An interned symbol: two symbols with the same name are the same object (`eq?`). */
 export class Sym {
@@ -100,43 +101,78 @@ export interface TensorWriter {
 }
 
 /**
+ * The longest string the language makes: V8's own bound (2²⁹ − 24 UTF-16 units on 64-bit
+ * hosts), so that a longer one is a `limit` error rather than a host `RangeError`.
+ */
+export const MAX_STRING_LENGTH = 2 ** 29 - 24;
+
+/** Text `write` emits as it is (a marker on its work stack, told apart from values). */
+class Text {
+  constructor(readonly text: string) {}
+}
+
+/**
  * The external representation of a value in Scheme `write` syntax. Tensors of rank 0
- * print as numbers; other tensors as `#<tensor (2 3) ((1 2 3) (4 5 6))>`.
+ * print as numbers; other tensors as `#<tensor (2 3) ((1 2 3) (4 5 6))>`. A symbol that
+ * would not read back as itself is written `|…|` (R7RS). Lists of any depth are written
+ * without recursion.
  */
 export function write(x: unknown, tensors?: TensorWriter): string {
   const parts: string[] = [];
-  const go = (v: unknown): void => {
-    if (typeof v === "number") parts.push(formatNumber(v));
+  let length = 0;
+  const work: unknown[] = [x];
+  while (work.length > 0) {
+    const v = work.pop();
+    const before = parts.length;
+    if (v instanceof Text) parts.push(v.text);
+    else if (typeof v === "number") parts.push(formatNumber(v));
     else if (typeof v === "boolean") parts.push(v ? "#t" : "#f");
     else if (typeof v === "string") parts.push(`"${v.replace(/["\\\n\t\r]/g, (c) => STRING_ESCAPES[c])}"`);
-    else if (v instanceof Sym) parts.push(v.name);
+    else if (v instanceof Sym) parts.push(writeSymbol(v.name));
     else if (v === NIL) parts.push("()");
     else if (v === UNSPECIFIED) parts.push("#<unspecified>");
     else if (v instanceof Pair) {
-      parts.push("(");
+      // Pushed in reverse: ")" first, then the tail, then the elements from the last.
+      const items: unknown[] = [];
       let p: unknown = v;
-      let first = true;
       while (p instanceof Pair) {
-        if (!first) parts.push(" ");
-        go(p.car);
-        first = false;
+        items.push(p.car);
         p = p.cdr;
       }
-      if (p !== NIL) {
-        parts.push(" . ");
-        go(p);
+      work.push(new Text(")"));
+      if (p !== NIL) work.push(p, new Text(" . "));
+      for (let i = items.length - 1; i >= 0; i--) {
+        work.push(items[i]);
+        if (i > 0) work.push(new Text(" "));
       }
-      parts.push(")");
+      work.push(new Text("("));
     } else if (typeof v === "function") {
       parts.push(`#<procedure ${(v as Procedure).procName ?? "anonymous"}>`);
     } else if (tensors?.isTensor(v)) {
       const { shape, data } = tensors.describe(v);
-      if (shape.length === 0) go(data);
+      if (shape.length === 0) work.push(data);
       else parts.push(`#<tensor (${shape.join(" ")}) ${writeNested(data)}>`);
     } else parts.push(`#<${String(v)}>`);
-  };
-  go(x);
+    if (parts.length > before) length += parts[before].length;
+    if (length > MAX_STRING_LENGTH) {
+      throw new DmciError(
+        "limit",
+        `write: the text of the value is longer than ${MAX_STRING_LENGTH} characters`,
+      );
+    }
+  }
   return parts.join("");
+}
+
+// deno-lint-ignore no-control-regex
+const BARRED = /[|\\\x00-\x1f\x7f]/g;
+
+/** A symbol's name as `write` shows it: bare when it reads back as that symbol, else `|…|`. */
+function writeSymbol(name: string): string {
+  if (isSymbolText(name)) return name;
+  return `|${
+    name.replace(BARRED, (c) => c === "|" || c === "\\" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16)};`)
+  }|`;
 }
 
 function writeNested(data: unknown): string {

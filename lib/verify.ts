@@ -131,6 +131,12 @@ export function forwardValue(prog: Program, backend: Backend, theta: readonly nu
 const FD_STEPS = [1e-3, 1e-4, 1e-2, 1e-5, 1e-6];
 /** A step whose error is already this small needs no further tries. */
 const FD_GOOD_ENOUGH = 1e-10;
+/**
+ * Rounding noise of a central difference at step h, in units of ε·max|f|/h: the stencil's
+ * weights sum to 18/12 in absolute value, and each forward value is allowed 100 ulps of
+ * its own rounding error.
+ */
+const FD_NOISE = 1.5 * 100;
 
 /**
  * Largest relative error of a float64 gradient against central differences of the forward
@@ -138,7 +144,11 @@ const FD_GOOD_ENOUGH = 1e-10;
  * (−f(θ+2h) + 8f(θ+h) − 8f(θ−h) + f(θ−2h)) / 12h at the steps h = s·max(|θᵢ|, 1e-3),
  * s ∈ {1e-3, 1e-4, 1e-2, 1e-5, 1e-6}, and keeps the best agreement: the truncation and
  * rounding errors trade off differently per program, and a wrong gradient agrees at no step.
- * A step whose forward runs raise or give a non-finite value is skipped.
+ * A step whose forward runs raise or give a non-finite value is skipped. A difference the
+ * steps cannot resolve -- below the rounding noise FD_NOISE·ε·|f(θ)|/h at the largest
+ * step h -- counts as agreement (the error is measured against that noise over the
+ * tolerance): an exact gradient of a flat function, e.g. tanh at 12 (gradient 1.5e-10 on a
+ * value near 1), passes, while a gradient wrong by more than that noise still fails.
  */
 export function finiteDifferenceError(
   prog: Program,
@@ -161,6 +171,9 @@ export function finiteDifferenceError(
   let worst = 0;
   for (let i = 0; i < theta.length; i++) {
     const a = Math.max(Math.abs(theta[i]), 1e-3);
+    // The rounding noise at the largest step, the least any step has: a floor for all steps.
+    const f0 = Math.abs(at(i, theta[i]));
+    const noise = Number.isFinite(f0) ? FD_NOISE * Number.EPSILON * f0 / (Math.max(...FD_STEPS) * a) : 0;
     let best = Infinity;
     for (const s of FD_STEPS) {
       const h = s * a;
@@ -169,7 +182,7 @@ export function finiteDifferenceError(
         (12 * h);
       if (!Number.isFinite(fd)) continue;
       const d = Math.abs(fd - grad[i]);
-      const err = d === 0 ? 0 : d / Math.max(Math.abs(fd), Math.abs(grad[i]), floor);
+      const err = d === 0 ? 0 : d / Math.max(Math.abs(fd), Math.abs(grad[i]), floor, noise / TOLERANCES.fd);
       best = Math.min(best, err);
       if (best <= FD_GOOD_ENOUGH) break;
     }

@@ -638,3 +638,32 @@ Deno.test("a parameter first run as a tensor (batched restarts) stays a paramete
     assert.equal((r.grad[0] as { data: Float64Array }).data[0], 3);
   }
 });
+
+Deno.test("an interpreted error names its own program's place, never an earlier program's (issue 13, defect 4)", () => {
+  // The first program leaves its last call as the evaluator's current call.
+  runInterpreted(readProgram("(car '(1 2))", "first.scm"), f64Backend);
+  // The second overflows the host stack while the evaluator analyses it, before any call.
+  const nested = "(+ 1 ".repeat(3000) + "1" + ")".repeat(3000);
+  const deep = errorOf(() => runInterpreted(readProgram(nested, "second.scm"), f64Backend));
+  assert.equal(deep.kind, "limit", deep.message);
+  assert.equal(deep.span?.file, "second.scm", String(deep));
+  // A run-time overflow is placed at a call of the program that overflowed.
+  runInterpreted(readProgram("(car '(1 2))", "first.scm"), f64Backend);
+  const recursion = "(define (f n) (if (= n 0) 0 (+ 1 (f (- n 1)))))\n(f 1000000)";
+  const run = errorOf(() =>
+    runInterpreted(readProgram(recursion, "third.scm"), f64Backend, { limits: { maxDepth: 10_000_000 } })
+  );
+  assert.equal(run.kind, "limit", run.message);
+  assert.equal(run.span?.file, "third.scm", String(run));
+});
+
+Deno.test("quasiquote says it is not in the language, direct and interpreted (issue 13)", () => {
+  for (const text of ["`(a b)", "(list ,x)"]) {
+    const direct = errorOf(() => runProgram(loadProgram(text, FILE), f64Backend));
+    const interp = errorOf(() => runInterpreted(readProgram(text, FILE), f64Backend));
+    for (const e of [direct, interp]) {
+      assert.equal(e.kind, "unbound");
+      assert.match(e.message, /quasiquote is not in the language/);
+    }
+  }
+});

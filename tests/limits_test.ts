@@ -228,3 +228,10 @@ Deno.test("stackLimit converts only host stack overflows", () => {
   const converted = rt.stackLimit(new RangeError("Maximum call stack size exceeded"));
   assert.ok(converted instanceof DmciError && converted.kind === "limit");
 });
+
+Deno.test("string-append past the host's longest string is a limit error, not a RangeError (issue 13)", () => {
+  const doubling = `(define (grow s n) (if (= n 0) s (grow (string-append s s) (- n 1))))
+(string? (grow "abcdefgh" 40))`;
+  const col = doubling.indexOf("(string-append") + 1;
+  assertLimit(() => run(doubling), ["string-append", "limit"], `${FILE}:1:${col}`);
+});

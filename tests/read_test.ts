@@ -586,3 +586,14 @@ Deno.test("reading a large program is quick", () => {
   assert.equal(ds.length, 8 * 200);
   assert.ok(ms < 2000, `took ${ms} ms`);
 });
+
+Deno.test("read errors escape the control bytes they echo (issue 13)", () => {
+  for (const text of ["1\x1b[2Jx", "#\x07", "(a \x00b)", "abc\x7f"]) {
+    assert.throws(() => read(text, FILE), (e: unknown) => {
+      assert.ok(e instanceof DmciError && e.kind === "read", String(e));
+      // deno-lint-ignore no-control-regex
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(e.message), JSON.stringify(e.message));
+      return true;
+    });
+  }
+});

@@ -341,3 +341,19 @@ Deno.test("collectPrograms searches folders recursively, keeps named files, and 
     assert.deepEqual(files, [`${dir}/a/b.scm`, `${dir}/m.scm`, `${dir}/z.scm`]);
   });
 });
+
+Deno.test("central differences pass an exact tiny gradient and still fail a wrong one (issue 13, defect 6)", () => {
+  const prog = loadProgram("(define k 12.0) (tanh k)", "flat.scm");
+  const { grad } = valueAndGrad(prog, f64Backend);
+  const g = grad[0] as number;
+  assert.ok(g > 1e-11 && g < 1e-9, `sech²(12) = ${g}`);
+  assert.ok(finiteDifferenceError(prog, f64Backend, prog.theta0, [g]) <= 1e-6);
+  for (const wrong of [2 * g, 0, -g, 1e-6]) {
+    assert.ok(finiteDifferenceError(prog, f64Backend, prog.theta0, [wrong]) > 1e-6, `${wrong} must fail`);
+  }
+  // The same for a tiny gradient on a value that is not flat: exp(-30) at 30 is tiny, and resolvable.
+  const decay = loadProgram("(define k 30.0) (exp (- k))", "decay.scm");
+  const d = valueAndGrad(decay, f64Backend).grad[0] as number;
+  assert.ok(finiteDifferenceError(decay, f64Backend, decay.theta0, [d]) <= 1e-6);
+  assert.ok(finiteDifferenceError(decay, f64Backend, decay.theta0, [d * (1 + 1e-4)]) > 1e-6);
+});

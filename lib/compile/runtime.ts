@@ -14,6 +14,8 @@ export class TailCall {
   constructor(readonly f: unknown, readonly args: unknown[], readonly site: Span | undefined) {}
 }
 
+const QUASI = new Set(["quasiquote", "unquote", "unquote-splicing"]);
+
 /** Limits of one run. */
 export interface Limits {
   /** Maximum number of procedure entries (evaluation steps). */
@@ -166,7 +168,9 @@ export class Runtime {
 
   /** Throws for a reference to an unbound global. */
   unbound(name: string, span: Span): never {
-    throw new DmciError("unbound", `unbound variable: ${name}`, span);
+    // `x, ,x and ,@x read as these names; say why they are unbound (as lib/evaluator.scm does).
+    const why = QUASI.has(name) ? " (quasiquote is not in the language: build lists with list and cons)" : "";
+    throw new DmciError("unbound", `unbound variable: ${name}${why}`, span);
   }
 
   /** Throws for a use of a `letrec` (or internal define) variable before its initialiser ran. */

@@ -4,7 +4,8 @@
  * current value (a tracked leaf during value-and-gradient), and every pair made from
  * text remembers its source position for error messages.
  */
-import type { Datum, NumberDatum } from "./datum.ts";
+import type { Datum, ListDatum, NumberDatum } from "./datum.ts";
+import { eachDatum, foldDatum } from "./depth.ts";
 import { NIL, Pair, pairSpans, Sym } from "../values.ts";
 
 /**
@@ -18,6 +19,22 @@ import { NIL, Pair, pairSpans, Sym } from "../values.ts";
  * ```
  */
 export function datumToValue(d: Datum, param?: (d: NumberDatum) => unknown): unknown {
+  // Data may nest far deeper than the host stack: built bottom-up without recursion.
+  return foldDatum(d, (x) => atomValue(x, param), (l, child) => {
+    let out: unknown = l.tail ? child(l.tail) : NIL;
+    for (let i = l.items.length - 1; i >= 0; i--) {
+      const p = new Pair(child(l.items[i]), out);
+      pairSpans.set(p, l.items[i].span);
+      out = p;
+    }
+    // The head pair stands for the whole list: give it the list's own position.
+    if (out instanceof Pair && l.items.length > 0) pairSpans.set(out, l.span);
+    return out;
+  });
+}
+
+/** The value of a datum that is not a list. */
+function atomValue(d: Exclude<Datum, ListDatum>, param?: (d: NumberDatum) => unknown): unknown {
   switch (d.type) {
     case "number": {
       const p = d.decimal && param ? param(d) : undefined;
@@ -28,29 +45,10 @@ export function datumToValue(d: Datum, param?: (d: NumberDatum) => unknown): unk
       return d.value;
     case "symbol":
       return Sym.of(d.name);
-    case "list": {
-      let out: unknown = d.tail ? datumToValue(d.tail, param) : NIL;
-      for (let i = d.items.length - 1; i >= 0; i--) {
-        const p = new Pair(datumToValue(d.items[i], param), out);
-        pairSpans.set(p, d.items[i].span);
-        out = p;
-      }
-      // The head pair stands for the whole list: give it the list's own position.
-      if (out instanceof Pair && d.items.length > 0) pairSpans.set(out, d.span);
-      return out;
-    }
   }
 }
 
 /** True when the datum contains a decimal literal for which `isParam` holds. */
 export function containsParam(d: Datum, isParam: (d: NumberDatum) => boolean): boolean {
-  switch (d.type) {
-    case "number":
-      return d.decimal && isParam(d);
-    case "list":
-      return d.items.some((x) => containsParam(x, isParam)) ||
-        (d.tail !== null && containsParam(d.tail, isParam));
-    default:
-      return false;
-  }
+  return eachDatum([d], (x) => x.type === "number" && x.decimal && isParam(x));
 }

@@ -138,6 +138,31 @@ const SPECIAL_NUMBER = /^([+-])(inf|nan)\.0$/i;
 // What R7RS would try to parse as a number: a digit first, possibly after a sign and/or a point.
 const NUMBER_START = /^[+-]?\.?\d/;
 
+/**
+ * True when `name`, written bare, reads back as the symbol of that name (so `write` needs
+ * no `|…|` for it).
+ *
+ * @example
+ * ```ts
+ * isSymbolText("list->vector"); // true
+ * isSymbolText("a b"); // false
+ * ```
+ */
+export function isSymbolText(name: string): boolean {
+  if (name === "" || DECIMAL_NUMBER.test(name) || SPECIAL_NUMBER.test(name) || NUMBER_START.test(name)) {
+    return false;
+  }
+  for (let i = 0; i < name.length; i++) if (!isSubsequent(name[i]) || isDelimiter(name[i])) return false;
+  return isIdentifier(name);
+}
+
+/** A message with its control characters escaped (`\x1b;`), so that echoing input cannot garble a terminal. */
+function escapeControls(message: string): string {
+  return message.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16)};`);
+}
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/g;
+
 /** A character for a message: itself when printable ASCII, else its code point. */
 function showChar(ch: string): string {
   const c = ch.codePointAt(0)!;
@@ -159,7 +184,7 @@ class Reader {
   }
 
   private error(message: string, span: Span): never {
-    throw new DmciError("read", message, span);
+    throw new DmciError("read", escapeControls(message), span);
   }
 
   /** Moves one character on, keeping line and column; CR LF, LF and a lone CR each end a line. */
