@@ -82,8 +82,9 @@ export function objectiveOn(
 ): Objective {
   const { inputs, y } = columnsOf(p, rows);
   const profile = o.profiled === true && p.loss.kind === "mse";
+  const staged = p.backend.stage((ps) => ({ value: lossValue(p, ps, inputs, y) }), { trace: p.trace });
   return (u: Float64Array): Evaluation => {
-    const r = p.backend.valueAndGrad((ps) => lossValue(p, ps, inputs, y), thetaOf(p, u));
+    const r = staged.valueAndGrad(thetaOf(p, u));
     const grad = new Float64Array(p.nu);
     p.free.forEach((i, j) => grad[j] = (r.grad[i] as number) * dThetaDu(p.params[i].transform, u[j]));
     if (p.withSigma) grad[p.free.length] = (r.grad[p.params.length] as number) * Math.exp(u[p.free.length]);
@@ -159,13 +160,13 @@ export function batchObjectiveOn(p: FitProblem, rows: readonly number[], R: numb
     if (p.withSigma) theta.push(column((r) => Math.exp(U[r * nu + p.free.length])));
     return theta;
   };
+  const staged = B.stage((ps) => {
+    const each = batchLosses(p, ps, inputs, y, R);
+    return { value: B.sum(each), aux: each };
+  }, { trace: p.trace });
   return (U) => {
-    let values = new Float64Array(R);
-    const res = B.valueAndGrad((ps) => {
-      const each = batchLosses(p, ps, inputs, y, R);
-      values = Float64Array.from(B.toNested(each) as number[]);
-      return B.sum(each);
-    }, thetaBatch(U));
+    const res = staged.valueAndGrad(thetaBatch(U));
+    const values = res.aux!;
     const grads = new Float64Array(R * nu);
     const gOf = (k: number, r: number) => {
       const g = res.grad[k];

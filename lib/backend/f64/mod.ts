@@ -18,7 +18,6 @@ import type {
 import { cholesky, logdet, solve } from "./linalg.ts";
 import {
   binary,
-  checkSize,
   concat,
   describe,
   diag,
@@ -32,8 +31,6 @@ import {
   reduce,
   ref,
   reshape,
-  shapeArg,
-  sizeOf,
   slice,
   stack,
   toNested,

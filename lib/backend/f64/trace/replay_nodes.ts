@@ -6,7 +6,7 @@
  */
 import type { ParamValue, StagedResult } from "../../backend.ts";
 import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
-import { backward, beginTape, endTape, isTracked, Node } from "../tape.ts";
+import { backward, beginTape, endTape, isTracked, type Node } from "../tape.ts";
 import { type GuardEntry, type Recorded, SlotRef, type TraceArg } from "./record.ts";
 
 /** A trace prepared for replay; each call returns null where a guard fails. */
