@@ -42,7 +42,9 @@ export function handRecurrenceF64(theta: readonly number[]): { value: number; gr
  * The AR(1)+noise Kalman log-likelihood of fixtures/models/nino12_ar1_kalman.scm (stationary
  * start) and its gradient in (φ, q, r), by a hand-written reverse pass over the stored forward.
  */
-export function handKalmanF64(y: Float64Array): (theta: readonly number[]) => { value: number; grad: number[] } {
+export function handKalmanF64(
+  y: Float64Array,
+): (theta: readonly number[]) => { value: number; grad: number[] } {
   const n = y.length, M = new Float64Array(n + 1), P = new Float64Array(n + 1);
   return (theta) => {
     const [phi, q, r] = theta;

@@ -13,7 +13,7 @@ import { f64Backend } from "../lib/backend/f64/mod.ts";
 import type { StagedFunction } from "../lib/backend/backend.ts";
 import { interpretedValueAndGrad, stageInterpreted } from "../lib/dmci.ts";
 import { loadProgram, stageProgram, valueAndGrad } from "../lib/program.ts";
-import { scalarCases, type TraceCase, tensorCase } from "./trace_cases.ts";
+import { scalarCases, tensorCase, type TraceCase } from "./trace_cases.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

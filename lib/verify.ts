@@ -299,7 +299,10 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
         pair.value_traced = json(traced.value);
         pair.grad_traced = gt.map(json);
         pair.trace = staged.stats().replays > before ? "replayed" : "recorded";
-        traceDiff = Math.max(relativeDiff([interp.value], [traced.value]).maxRel, relativeDiff(gi, gt).maxRel);
+        traceDiff = Math.max(
+          relativeDiff([interp.value], [traced.value]).maxRel,
+          relativeDiff(gi, gt).maxRel,
+        );
         pair.max_rel_trace_diff = json(traceDiff);
       }
       stage = "finite differences";

@@ -78,12 +78,16 @@ export interface StageStats {
   readonly untraced: string | null;
   /** The replay engine of the most recent trace (`js`, `ops`, `nodes`), or "" before the first. */
   readonly engine: string;
+  /** Ops and guards in the most recent trace (0 before the first). */
+  readonly entries: number;
 }
 
 /** Options of `Backend.stage`. */
 export interface StageOptions {
   /** Record and replay traces (default true; f64 only: other backends always run untraced). */
   readonly trace?: boolean;
+  /** Most ops and guards a trace may hold (f64 default 2 000 000); a longer run stays untraced. */
+  readonly traceLimit?: number;
 }
 
 /**

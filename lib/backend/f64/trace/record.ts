@@ -100,7 +100,7 @@ export class Recorder {
   /** Why this run cannot be traced, or null. */
   poisoned: string | null = null;
 
-  constructor(leaves: readonly Node[]) {
+  constructor(leaves: readonly Node[], private readonly limit: number = TRACE_LIMIT) {
     for (const l of leaves) this.addSlot(l);
   }
 
@@ -136,10 +136,7 @@ export class Recorder {
   op(method: string, op: string, result: unknown, args: readonly unknown[], redo: Redo): void {
     if (this.poisoned !== null || !(result instanceof Node) || this.slotOf.has(result)) return;
     if (!this.depends(args)) return;
-    if (this.entries.length >= TRACE_LIMIT) {
-      this.poison(`the run has more than ${TRACE_LIMIT} parameter-dependent operations`);
-      return;
-    }
+    if (this.full()) return;
     const mapped = args.map((a) => this.toArg(a));
     this.entries.push({ kind: "op", method, op, out: this.addSlot(result), args: mapped, redo });
   }
@@ -149,21 +146,24 @@ export class Recorder {
     if (this.poisoned !== null) return;
     const s = this.slot(x);
     if (s < 0) return;
-    if (this.entries.length >= TRACE_LIMIT) {
-      this.poison(`the run has more than ${TRACE_LIMIT} parameter-dependent operations`);
-      return;
-    }
+    if (this.full()) return;
     this.entries.push({ kind: "guard", slot: s, how, observed: elements });
   }
 
   /** Records the outcome of a plain test of `a` and `b`, if either depends on a parameter. */
   test(name: string, f: (a: number, b: number) => boolean, a: unknown, b: unknown, outcome: boolean): void {
     if (this.poisoned !== null || (this.slot(a) < 0 && this.slot(b) < 0)) return;
-    if (this.entries.length >= TRACE_LIMIT) {
-      this.poison(`the run has more than ${TRACE_LIMIT} parameter-dependent operations`);
-      return;
-    }
+    if (this.full()) return;
     this.entries.push({ kind: "test", name, f, a: this.toArg(a), b: this.toArg(b), outcome });
+  }
+
+  /** True (and the run untraceable) when the trace has reached its limit. */
+  private full(): boolean {
+    if (this.entries.length < this.limit) return false;
+    this.poison(
+      `the run has more than ${this.limit} parameter-dependent operations and guards (the trace limit)`,
+    );
+    return true;
   }
 
   /** Marks the run as untraceable, with the reason. */

@@ -57,7 +57,7 @@ function auxNow(x: unknown): Float64Array | null {
  */
 export function stageF64(f: StagedBody, max: number, options: StageOptions = {}): StagedFunction {
   const byShape = new Map<string, CompiledTrace[]>();
-  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "";
+  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "", entries = 0;
   let untraced: string | null = options.trace === false ? "tracing turned off" : null;
 
   /** One untraced run with gradient that also records (unless tracing is off). */
@@ -67,7 +67,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
     let leaves: Node[];
     try {
       leaves = theta.map((p, i) => paramLeaf(p, i, max));
-      const recorder = untraced === null ? new Recorder(leaves) : null;
+      const recorder = untraced === null ? new Recorder(leaves, options.traceLimit) : null;
       const prev = setRecorder(recorder);
       try {
         out = f(leaves);
@@ -100,6 +100,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
     }
     const compiled = compileTrace(recorder.finish(out.value, out.aux), max);
     engine = compiled.engine;
+    entries = compiled.size;
     const list = byShape.get(key) ?? [];
     list.unshift(compiled);
     if (list.length > MAX_TRACES) list.pop();
@@ -161,6 +162,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       traces: [...byShape.values()].reduce((n, l) => n + l.length, 0),
       untraced,
       engine,
+      entries,
     }),
   };
 }
