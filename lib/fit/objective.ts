@@ -5,7 +5,7 @@
  * one run with parameters [R, 1]; and the predictions at θ. It optimises nothing.
  */
 import { DmciError } from "../errors.ts";
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, StagedFunction } from "../backend/backend.ts";
 import type { Inputs } from "../program.ts";
 import { dThetaDu, toTheta } from "./params.ts";
 import { columnsOf, type FitProblem, runModel, thetaOf } from "./problem.ts";
@@ -61,6 +61,18 @@ function lossValue(p: FitProblem, ps: readonly unknown[], inputs: Inputs, y: Flo
   return gaussianNll(B, B.sum(B.unary("square", r)), ps[np], y!.length);
 }
 
+/** The staged loss of each problem on each set of rows, made once (its trace serves every later objective). */
+const STAGED = new WeakMap<FitProblem, Map<string, StagedFunction>>();
+
+function stagedLoss(p: FitProblem, rows: readonly number[], make: () => StagedFunction): StagedFunction {
+  let byRows = STAGED.get(p);
+  if (byRows === undefined) STAGED.set(p, byRows = new Map());
+  const key = rows.join(",");
+  let s = byRows.get(key);
+  if (s === undefined) byRows.set(key, s = make());
+  return s;
+}
+
 /**
  * The loss on `rows` and its gradient in u: one run of the program on the rows' columns per
  * call. With `profiled`, an mse loss becomes the Gaussian negative log-likelihood with σ profiled
@@ -82,7 +94,11 @@ export function objectiveOn(
 ): Objective {
   const { inputs, y } = columnsOf(p, rows);
   const profile = o.profiled === true && p.loss.kind === "mse";
-  const staged = p.backend.stage((ps) => ({ value: lossValue(p, ps, inputs, y) }), { trace: p.trace });
+  const staged = stagedLoss(
+    p,
+    rows,
+    () => p.backend.stage((ps) => ({ value: lossValue(p, ps, inputs, y) }), { trace: p.trace }),
+  );
   return (u: Float64Array): Evaluation => {
     const r = staged.valueAndGrad(thetaOf(p, u));
     const grad = new Float64Array(p.nu);

@@ -15,11 +15,14 @@ import type { CompiledTrace } from "./replay_nodes.ts";
 
 /**
  * Longest trace (entries) compiled to generated JavaScript; longer ones run as the opcode loop.
- * Measured on the logistic recurrence (6 ops a step, 2-core machine under load, ns per op of
- * one value+gradient): 60 ops js 9 / ops 16; 600 ops js 14 / ops 16; 6 000 ops js 9 / ops 17;
- * 60 000 ops js 38 / ops 27 (the generated code no longer fits the caches).
+ * Measured (ns per op of one value+gradient, 2-core machine under load, after warm-up): 60 ops
+ * js 9 / ops 16; 600 ops js 14 / ops 16; 6 000 ops js 9 / ops 17; 60 000 ops js 38 / ops 27.
+ * But generated code runs unoptimised until V8 has seen each of its functions hot, which takes
+ * hundreds of calls, while the opcode loop is optimised within its first call; a fit makes tens
+ * to hundreds of calls: the 50-evaluation Niño fit (10 801 ops) took 0.29–0.98 s of optimizer
+ * time with js and 0.06–0.34 s with ops. So only traces of a few chunks are generated.
  */
-export const JS_LIMIT = 20_000;
+export const JS_LIMIT = 2_000;
 /**
  * Entries per generated forward / reverse function. V8 optimises only functions below a
  * bytecode size; with 2 000 / 1 000 the 6 000-op recurrence ran at 400 ns per op, with
