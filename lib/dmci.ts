@@ -26,7 +26,7 @@ import {
 import { read } from "./read/reader.ts";
 import { PRIMITIVES } from "./primitives.ts";
 import { arrayToList, NIL, Pair, type Procedure, Sym, UNSPECIFIED } from "./values.ts";
-import type { Backend, ValueAndGrad } from "./backend/backend.ts";
+import type { Backend, StagedFunction, StageOptions, ValueAndGrad } from "./backend/backend.ts";
 
 /** The evaluator's file name, as the spans of its code and of its text read as data say. */
 export const EVALUATOR_FILE = "lib/evaluator.scm";
@@ -113,6 +113,25 @@ export function interpretedValueAndGrad(
 ): ValueAndGrad {
   const rt = runtimeFor(backend);
   return backend.valueAndGrad((params) => interpret(prog, rt, params, options), options.theta ?? prog.theta0);
+}
+
+/**
+ * A program run through the compiled evaluator, prepared for many value-and-gradient calls
+ * (traced on f64), as `stageProgram` is for the directly compiled program.
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * stageInterpreted(loadProgram("(define k 3.0) (* k k)", "a.scm"), f64Backend).valueAndGrad([2]).value; // 4
+ * ```
+ */
+export function stageInterpreted(
+  prog: ProgramData,
+  backend: Backend,
+  options: InterpretOptions & StageOptions = {},
+): StagedFunction {
+  const rt = runtimeFor(backend);
+  return backend.stage((params) => ({ value: interpret(prog, rt, params, options) }), options);
 }
 
 // ---------------------------------------------------------------------------------------

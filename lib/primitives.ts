@@ -164,6 +164,17 @@ class Kit {
     if (typeof x === "number" || this.B.isTensor(x)) return x;
     throw this.typeError(name, "a number", x, i, site);
   }
+  /** Checks that x is a real scalar (a number or a one-element tensor) without reading it. */
+  realScalar(name: string, x: unknown, i: number, site: Span | undefined): void {
+    if (typeof x === "number" || (this.B.isTensor(x) && this.B.shape(x).every((d) => d === 1))) return;
+    throw this.typeError(name, "a real number", x, i, site);
+  }
+  /** `f` of a real scalar (and 0), observed through the backend's `test` (a guard when traced). */
+  test1(name: string, f: (a: number, b: number) => boolean, x: unknown, site: Span | undefined): boolean {
+    if (typeof x === "number") return f(x, 0);
+    this.realScalar(name, x, 1, site);
+    return this.B.test(name, f, x);
+  }
   /** A real scalar as a plain JS number (tensor scalars are read, which stops gradients). */
   scalar(name: string, x: unknown, i: number, site: Span | undefined): number {
     if (typeof x === "number") return x;
@@ -230,11 +241,7 @@ class Kit {
     if (a instanceof Pair || a instanceof Sym || b instanceof Pair || b instanceof Sym) return false;
     const an = typeof a === "number" || (this.B.isTensor(a) && this.B.shape(a).length === 0);
     const bn = typeof b === "number" || (this.B.isTensor(b) && this.B.shape(b).length === 0);
-    if (an && bn) {
-      const x = typeof a === "number" ? a : this.B.toNumber(a);
-      const y = typeof b === "number" ? b : this.B.toNumber(b);
-      return x === y;
-    }
+    if (an && bn) return this.B.test("=", NUMBERS_EQUAL, a, b);
     return false;
   }
   equal(a: unknown, b: unknown): boolean {
@@ -340,6 +347,8 @@ variadicArith("*", "mul", 1, "Product of the arguments; (*) is 1.");
 variadicArith("-", "sub", 0, "Difference (x - y - …); (- x) negates.");
 variadicArith("/", "div", 1, "Quotient (x / y / …) in floating point; (/ x) is 1/x.");
 
+const NUMBERS_EQUAL = (a: number, b: number) => a === b;
+
 function comparison(name: string, test: (a: number, b: number) => boolean, doc: string): void {
   def("numbers", {
     name,
@@ -349,14 +358,15 @@ function comparison(name: string, test: (a: number, b: number) => boolean, doc: 
     make: (c) => {
       const k = new Kit(c);
       const general = (site: Span | undefined, xs: unknown[]): boolean => {
-        let prev = k.scalar(name, xs[0], 1, site);
-        let ok = true;
+        xs.forEach((x, i) => k.realScalar(name, x, i + 1, site));
         for (let i = 1; i < xs.length; i++) {
-          const next = k.scalar(name, xs[i], i + 1, site);
-          if (ok && !test(prev, next)) ok = false;
-          prev = next;
+          const a = xs[i - 1], b = xs[i];
+          const holds = typeof a === "number" && typeof b === "number"
+            ? test(a, b)
+            : k.B.test(name, test, a, b);
+          if (!holds) return false;
         }
-        return ok;
+        return true;
       };
       // Two plain numbers, the usual case, without making an array of the arguments.
       return function (site: Span | undefined, a?: unknown, b?: unknown): boolean {
@@ -512,9 +522,12 @@ predicate(
   "True for numbers with an integer value.",
   (k, x, s) => isScalar(k, x) && Number.isInteger(k.scalar("integer?", x, 1, s)),
 );
-predicate("numbers", "zero?", "True when x is 0.", (k, x, s) => k.scalar("zero?", x, 1, s) === 0);
-predicate("numbers", "positive?", "True when x > 0.", (k, x, s) => k.scalar("positive?", x, 1, s) > 0);
-predicate("numbers", "negative?", "True when x < 0.", (k, x, s) => k.scalar("negative?", x, 1, s) < 0);
+const IS_ZERO = (x: number) => x === 0,
+  IS_POSITIVE = (x: number) => x > 0,
+  IS_NEGATIVE = (x: number) => x < 0;
+predicate("numbers", "zero?", "True when x is 0.", (k, x, s) => k.test1("zero?", IS_ZERO, x, s));
+predicate("numbers", "positive?", "True when x > 0.", (k, x, s) => k.test1("positive?", IS_POSITIVE, x, s));
+predicate("numbers", "negative?", "True when x < 0.", (k, x, s) => k.test1("negative?", IS_NEGATIVE, x, s));
 predicate("numbers", "even?", "True for even integers.", (k, x, s) => k.int("even?", x, 1, s) % 2 === 0);
 predicate(
   "numbers",

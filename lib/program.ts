@@ -11,7 +11,15 @@ import { eachDatum, guardNesting } from "./read/depth.ts";
 import { expandProgram } from "./expand/expander.ts";
 import { compile, type CompiledCode, instantiate } from "./compile/compiler.ts";
 import { DEFAULT_LIMITS, type Limits, Runtime } from "./compile/runtime.ts";
-import type { Backend, Nested, ParamValue, TensorData, ValueAndGrad } from "./backend/backend.ts";
+import type {
+  Backend,
+  Nested,
+  ParamValue,
+  StagedFunction,
+  StageOptions,
+  TensorData,
+  ValueAndGrad,
+} from "./backend/backend.ts";
 import { PRIMITIVE_BY_NAME } from "./primitives.ts";
 
 /** A continuous parameter: a decimal literal of a model program. */
@@ -216,6 +224,30 @@ export function valueAndGrad(prog: Program, backend: Backend, options: RunOption
   return backend.valueAndGrad(
     (params) => execute(prog, rt, params, options.limits, options.inputs),
     options.theta ?? prog.theta0,
+  );
+}
+
+/**
+ * A program prepared for many value-and-gradient calls at different θ (an optimizer's): on
+ * f64 it is traced (see lib/backend/f64/trace), elsewhere each call runs it afresh. Results
+ * are those of `valueAndGrad`. `trace: false` turns tracing off.
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * const s = stageProgram(loadProgram("(define k 3.0) (* k k)", "a.scm"), f64Backend);
+ * s.valueAndGrad([3]).grad; // [6]; later calls replay the trace
+ * ```
+ */
+export function stageProgram(
+  prog: Program,
+  backend: Backend,
+  options: RunOptions & StageOptions = {},
+): StagedFunction {
+  const rt = runtimeFor(backend);
+  return backend.stage(
+    (params) => ({ value: execute(prog, rt, params, options.limits, options.inputs) }),
+    options,
   );
 }
 

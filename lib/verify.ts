@@ -8,7 +8,7 @@ import { fnv1a, uniform } from "./random.ts";
 import { DmciError } from "./errors.ts";
 import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
 import { execute, loadProgram, type Program, type RunOptions, runtimeFor, valueAndGrad } from "./program.ts";
-import { interpretedValueAndGrad } from "./dmci.ts";
+import { interpretedValueAndGrad, stageInterpreted } from "./dmci.ts";
 
 /**
  * Tolerances of `ok` (README "Verification"). Every comparison uses `relativeDiff`:
@@ -46,6 +46,13 @@ export interface VerifyPair {
   max_abs_grad_diff: number | null;
   max_rel_grad_diff: number | null;
   fd_max_rel_err: number | null;
+  /** Traced replay of the interpreted run (f64): value, gradient, and how it ran (null: not traced). */
+  value_traced: number | null;
+  grad_traced: (number | null)[];
+  /** Largest relative difference, value and gradient, of the traced vs the untraced interpreted run. */
+  max_rel_trace_diff: number | null;
+  /** `replayed` (a kept trace's guards held), `recorded` (a new trace), or null (not traced). */
+  trace: "replayed" | "recorded" | null;
   ok: boolean;
   /** One line: what raised, and where. Present only when something did. */
   error?: string;
@@ -67,6 +74,8 @@ export interface VerifyOptions {
   readonly seeds?: number;
   /** Interpreted execution (default: the frozen evaluator, lib/dmci.ts). Replaceable for tests. */
   readonly interpret?: Executor;
+  /** Check the traced replay against the untraced interpreted run (default: on f64; false: `--no-trace`). */
+  readonly trace?: boolean;
   /** Called after each program with its pairs (for progress and streaming output). */
   readonly onProgram?: (file: string, pairs: readonly VerifyPair[], index: number, total: number) => void;
 }
@@ -236,6 +245,10 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
     loadError = oneLine(e, "load");
   }
   const pairs: VerifyPair[] = [];
+  // One staged function per program: seeds k > 0 replay the seed-0 trace where its guards hold.
+  const staged = prog && options.backend.name === "f64" && options.trace !== false && !options.interpret
+    ? stageInterpreted(prog, options.backend)
+    : null;
   for (let seed = 0; seed < seeds; seed++) {
     const pair: VerifyPair = {
       file,
@@ -250,6 +263,10 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
       max_abs_grad_diff: null,
       max_rel_grad_diff: null,
       fd_max_rel_err: null,
+      value_traced: null,
+      grad_traced: [],
+      max_rel_trace_diff: null,
+      trace: null,
       ok: false,
     };
     pairs.push(pair);
@@ -273,6 +290,21 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
       pair.max_abs_grad_diff = json(maxAbs);
       pair.max_rel_grad_diff = json(maxRel);
       const valueDiff = relativeDiff([direct.value], [interp.value]).maxRel;
+      let traceDiff = 0;
+      if (staged !== null) {
+        stage = "traced";
+        const before = staged.stats().replays;
+        const traced = staged.valueAndGrad(theta);
+        const gt = gradNumbers(traced.grad);
+        pair.value_traced = json(traced.value);
+        pair.grad_traced = gt.map(json);
+        pair.trace = staged.stats().replays > before ? "replayed" : "recorded";
+        traceDiff = Math.max(
+          relativeDiff([interp.value], [traced.value]).maxRel,
+          relativeDiff(gi, gt).maxRel,
+        );
+        pair.max_rel_trace_diff = json(traceDiff);
+      }
       stage = "finite differences";
       const g64 = options.backend === options.f64
         ? gd
@@ -280,7 +312,8 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
       const fdErr = finiteDifferenceError(prog, options.f64, theta, g64);
       pair.fd_max_rel_err = json(fdErr);
       const finite = Number.isFinite(direct.value) && gd.every(Number.isFinite);
-      pair.ok = finite && valueDiff <= tol && maxRel <= tol && fdErr <= TOLERANCES.fd;
+      pair.ok = finite && valueDiff <= tol && maxRel <= tol && fdErr <= TOLERANCES.fd &&
+        traceDiff <= TOLERANCES.interpF64;
     } catch (e) {
       pair.ok = false;
       pair.error = oneLine(e, stage);

@@ -9,12 +9,15 @@ import { backendByName, DEFAULT_BACKEND } from "./backend/select.ts";
 import { interpTolerance, TOLERANCES, type VerifyPair, verifyPaths } from "./verify.ts";
 
 /** Usage of `verify`, for help texts. */
-export const VERIFY_USAGE = `verify PATH… [--seeds N] [--backend NAME] [--json]
+export const VERIFY_USAGE = `verify PATH… [--seeds N] [--backend NAME] [--no-trace] [--json]
   PATH are .scm verify programs or folders of them (searched recursively, sorted).
   --seeds N        seeds 0 … N-1 per program (default 1: the literals as written;
                    seed k > 0 scales each parameter by a reproducible factor in [0.9, 1.1])
   --backend NAME   backend of the direct and interpreted runs: tfjs (default), tfjs-wasm, f64;
                    the central-difference check always runs on f64
+  --no-trace       on f64, skip the third check: the traced replay of the interpreted run
+                   against the untraced one (seeds k > 0 replay seed 0's trace where its
+                   guards hold; "trace" says replayed or recorded)
   --json           one JSON document on stdout: {"pairs": […], "summary": {…}}
   Exit code 1 when any pair fails.`;
 
@@ -39,12 +42,22 @@ function val(x: number | null): string {
 /** The table of one program's pairs, for the human output. */
 export function formatProgramTable(file: string, pairs: readonly VerifyPair[]): string {
   const n = pairs[0]?.n_params ?? 0;
-  const head = ["seed", "value direct", "value interp", "max rel grad diff", "fd err", "ok"];
+  const traced = pairs.some((p) => p.trace !== null);
+  const head = [
+    "seed",
+    "value direct",
+    "value interp",
+    "max rel grad diff",
+    ...(traced ? ["traced vs untraced", "trace"] : []),
+    "fd err",
+    "ok",
+  ];
   const rows = pairs.map((p) => [
     String(p.seed),
     val(p.value_direct),
     val(p.value_interp),
     sci(p.max_rel_grad_diff),
+    ...(traced ? [sci(p.max_rel_trace_diff), p.trace ?? "-"] : []),
     sci(p.fd_max_rel_err),
     p.ok ? "ok" : "FAIL",
   ]);
@@ -73,6 +86,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
       seeds: { type: "string", default: "1" },
       backend: { type: "string", default: DEFAULT_BACKEND },
       json: { type: "boolean", default: false },
+      "no-trace": { type: "boolean", default: false },
     },
     allowPositionals: true,
   });
@@ -90,6 +104,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     backend,
     f64,
     seeds,
+    trace: !values["no-trace"],
     onProgram: (file, pairs, i, total) => {
       const passed = pairs.filter((p) => p.ok).length;
       console.error(`verify [${i + 1}/${total}] ${file}: ${passed}/${pairs.length} ok`);

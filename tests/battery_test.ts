@@ -198,12 +198,16 @@ Deno.test("batched L-BFGS solves independent problems at once; a NaN in one does
   assert.ok(r.runs[0].converged && r.runs[1].converged);
 });
 
-/** An f64 backend that counts its valueAndGrad calls. */
+/** An f64 backend that counts its valueAndGrad calls, and those of the functions it stages (traced). */
 function counting(): { backend: Backend; calls: () => number } {
   let n = 0;
   const backend: Backend = {
     ...f64Backend,
     valueAndGrad: (f, theta) => (n++, f64Backend.valueAndGrad(f, theta)),
+    stage: (f, o) => {
+      const s = f64Backend.stage(f, o);
+      return { ...s, valueAndGrad: (theta) => (n++, s.valueAndGrad(theta)) };
+    },
   };
   return { backend, calls: () => n };
 }

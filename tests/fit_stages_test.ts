@@ -139,6 +139,10 @@ Deno.test("calibrate: batched restarts on f64 take each restart's path, one valu
   const counting: Backend = {
     ...f64Backend,
     valueAndGrad: (f, t) => (calls++, f64Backend.valueAndGrad(f, t)),
+    stage: (f, o) => {
+      const s = f64Backend.stage(f, o);
+      return { ...s, valueAndGrad: (t) => (calls++, s.valueAndGrad(t)) };
+    },
   };
   const p = lineProblem({ kind: "mse" }, counting);
   const starts = restartStarts(p, initialU(p, ALL), 3, 1);

@@ -271,6 +271,10 @@ const PAIR_KEYS = [
   "max_abs_grad_diff",
   "max_rel_grad_diff",
   "fd_max_rel_err",
+  "value_traced",
+  "grad_traced",
+  "max_rel_trace_diff",
+  "trace",
   "ok",
 ];
 

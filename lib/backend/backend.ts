@@ -56,6 +56,54 @@ export interface ValueAndGrad {
   readonly grad: ParamValue[];
 }
 
+/** What a staged function computes from the parameters: its value and, optionally, an auxiliary tensor. */
+export type StagedBody = (params: unknown[]) => { readonly value: unknown; readonly aux?: unknown };
+
+/** The result of a staged function: value, gradient, and the auxiliary output's elements (or null). */
+export interface StagedResult extends ValueAndGrad {
+  readonly aux: Float64Array | null;
+}
+
+/** How a staged function has run so far (for tests, benchmarks and `--verbose`). */
+export interface StageStats {
+  /** Untraced runs that recorded a trace (the first call, and each call whose guards all failed). */
+  readonly recordings: number;
+  /** Calls answered by replaying a trace. */
+  readonly replays: number;
+  /** Replays abandoned because a guard observed a different value (each followed by another trace or a recording). */
+  readonly guardFailures: number;
+  /** Traces kept now. */
+  readonly traces: number;
+  /** Why the function runs untraced (null while tracing is on). */
+  readonly untraced: string | null;
+  /** The replay engine of the most recent trace (`js`, `ops`, `nodes`), or "" before the first. */
+  readonly engine: string;
+  /** Ops and guards in the most recent trace (0 before the first). */
+  readonly entries: number;
+}
+
+/** Options of `Backend.stage`. */
+export interface StageOptions {
+  /** Record and replay traces (default true; f64 only: other backends always run untraced). */
+  readonly trace?: boolean;
+  /** Most ops and guards a trace may hold (f64 default 2 000 000); a longer run stays untraced. */
+  readonly traceLimit?: number;
+}
+
+/**
+ * A function of the parameters prepared for many calls with the same program and data: on f64
+ * it is traced (recorded once, replayed compiled, re-recorded where a guard fails); elsewhere
+ * each call is an ordinary `valueAndGrad` / `run`. Either way the results are the untraced ones.
+ */
+export interface StagedFunction {
+  /** Value, gradient and auxiliary output at θ. */
+  valueAndGrad(theta: readonly ParamValue[]): StagedResult;
+  /** Value and auxiliary output at θ, without a gradient (a forward-only replay when traced). */
+  forward(theta: readonly ParamValue[]): { readonly value: number; readonly aux: Float64Array | null };
+  /** What has happened so far. */
+  stats(): StageStats;
+}
+
 /** A numeric backend. See the module comment for the value conventions. */
 export interface Backend {
   /** `tfjs` or `f64`. */
@@ -71,6 +119,13 @@ export interface Backend {
   toNested(x: unknown): Nested;
   /** The value of a tensor with exactly one element, as a JS number. */
   toNumber(x: unknown): number;
+
+  /**
+   * A plain test of one or two real scalars (numbers or one-element tensors): `f(a, b)` on
+   * their values (b is 0 when absent). This is how comparisons and predicates observe a
+   * parameter-dependent number; a traced run keeps the outcome as a guard.
+   */
+  test(name: string, f: (a: number, b: number) => boolean, a: unknown, b?: unknown): boolean;
 
   /** Elementwise unary op. */
   unary(op: UnaryOp, x: unknown): unknown;
@@ -127,4 +182,10 @@ export interface Backend {
    * when `f` returns, so `f` must turn what it keeps into plain JS data itself.
    */
   run<T>(f: (params: unknown[]) => T, theta: readonly ParamValue[]): T;
+
+  /**
+   * Prepares `f` for repeated calls with different parameters (same shapes), as in an
+   * optimizer loop. `f` must depend on nothing but its parameters (its program and data fixed).
+   */
+  stage(f: StagedBody, options?: StageOptions): StagedFunction;
 }

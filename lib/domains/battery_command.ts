@@ -15,6 +15,7 @@ export const BATTERY_USAGE =
   `usage: deno task bench battery [--data DIR] [--train-data DIR] [--test-fraction F | --folds K]
          [--split early|late|both] [--models M,…] [--json] [--backend f64|tfjs|tfjs-wasm]
          [--out DIR] [--restarts N] [--seed N] [--max-rounds N] [--skip-bad-cells] [--no-plots]
+         [--no-trace]
 
 Predicts the rest of each test cell's capacity curve from its early cycles (normalised by the
 median of its first 5 capacities): split early fits the first 25% of a cell's recorded cycles,
@@ -37,6 +38,8 @@ late the first 50%; scored on the rest by RMSE and by the error of the first cyc
   --restarts N        starts per fit (default 8);  --seed N  shuffle and starts (default 0)
   --max-rounds N      most batched optimizer rounds per fit (default 300)
   --skip-bad-cells    leave out a bad cell file with a warning (default: stop with its file:line)
+  --no-trace          on f64, run the program through the evaluator at every optimizer step
+                      (default: trace the first run of each batched objective, replay it compiled)
   --no-plots          write no SVGs
   --json              one JSON document per split on stdout (a list of two with --split both)`;
 
@@ -131,6 +134,7 @@ export async function batteryBenchCommand(args: string[]): Promise<number> {
       seed: { type: "string" },
       "max-rounds": { type: "string" },
       "skip-bad-cells": { type: "boolean", default: false },
+      "no-trace": { type: "boolean", default: false },
       "no-plots": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -174,6 +178,7 @@ export async function batteryBenchCommand(args: string[]): Promise<number> {
     seed,
     maxRounds: positiveInt("max-rounds", values["max-rounds"], 300),
     skipBad: values["skip-bad-cells"],
+    trace: !values["no-trace"],
     plot,
     onProgress: (line) => console.error(`[battery] ${line}`),
   });

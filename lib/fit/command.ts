@@ -14,10 +14,12 @@ export const DEFAULT_SPEC = new URL("../../fixtures/specs/exponential_decay.json
 
 /** Usage of the fit command. */
 export const FIT_USAGE = `usage: deno task fit [SPEC.json] [--out DIR] [--backend tfjs|tfjs-wasm|f64]
-                     [--mode interpreted|direct] [--json]
+                     [--mode interpreted|direct] [--no-trace] [--json]
 
 Fits the model spec (default: fixtures/specs/exponential_decay.json) and writes
-DIR/NAME.json (results) and DIR/NAME.svg (data vs fit), DIR defaulting to out/.`;
+DIR/NAME.json (results) and DIR/NAME.svg (data vs fit), DIR defaulting to out/.
+On f64 the objective is traced once and replayed compiled; --no-trace runs every
+step through the program (or evaluator) again.`;
 
 function bar(p: FitProgress): string {
   const width = 24;
@@ -69,6 +71,7 @@ export async function fitCommand(args: string[]): Promise<number> {
       backend: { type: "string" },
       mode: { type: "string" },
       json: { type: "boolean", default: false },
+      "no-trace": { type: "boolean", default: false },
     },
     allowPositionals: true,
   });
@@ -83,6 +86,7 @@ export async function fitCommand(args: string[]): Promise<number> {
   const result = await fitSpec(await loadSpec(specPath), {
     backend: values.backend,
     mode: values.mode as "interpreted" | "direct" | undefined,
+    trace: !values["no-trace"],
     onProgress: (p) => {
       const now = performance.now();
       if (now - last < 100) return;

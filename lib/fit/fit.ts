@@ -39,6 +39,8 @@ export interface FitOptions {
   readonly onProgress?: (p: FitProgress) => void;
   /** Skip the plot (tests). */
   readonly plot?: boolean;
+  /** Trace and replay the objective on f64 (default true; `--no-trace` sets false). */
+  readonly trace?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
     table: await loadTable(spec.data, loaded.dir, neededColumns(spec)),
     spec,
     mode: options.mode ?? spec.mode,
+    trace: options.trace,
   });
   const split = splitRows(problem.table, spec.split);
   const o = spec.optimizer;

@@ -5,7 +5,7 @@
  * one run with parameters [R, 1]; and the predictions at θ. It optimises nothing.
  */
 import { DmciError } from "../errors.ts";
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, StagedFunction } from "../backend/backend.ts";
 import type { Inputs } from "../program.ts";
 import { dThetaDu, toTheta } from "./params.ts";
 import { columnsOf, type FitProblem, runModel, thetaOf } from "./problem.ts";
@@ -61,6 +61,18 @@ function lossValue(p: FitProblem, ps: readonly unknown[], inputs: Inputs, y: Flo
   return gaussianNll(B, B.sum(B.unary("square", r)), ps[np], y!.length);
 }
 
+/** The staged loss of each problem on each set of rows, made once (its trace serves every later objective). */
+const STAGED = new WeakMap<FitProblem, Map<string, StagedFunction>>();
+
+function stagedLoss(p: FitProblem, rows: readonly number[], make: () => StagedFunction): StagedFunction {
+  let byRows = STAGED.get(p);
+  if (byRows === undefined) STAGED.set(p, byRows = new Map());
+  const key = rows.join(",");
+  let s = byRows.get(key);
+  if (s === undefined) byRows.set(key, s = make());
+  return s;
+}
+
 /**
  * The loss on `rows` and its gradient in u: one run of the program on the rows' columns per
  * call. With `profiled`, an mse loss becomes the Gaussian negative log-likelihood with σ profiled
@@ -82,8 +94,13 @@ export function objectiveOn(
 ): Objective {
   const { inputs, y } = columnsOf(p, rows);
   const profile = o.profiled === true && p.loss.kind === "mse";
+  const staged = stagedLoss(
+    p,
+    rows,
+    () => p.backend.stage((ps) => ({ value: lossValue(p, ps, inputs, y) }), { trace: p.trace }),
+  );
   return (u: Float64Array): Evaluation => {
-    const r = p.backend.valueAndGrad((ps) => lossValue(p, ps, inputs, y), thetaOf(p, u));
+    const r = staged.valueAndGrad(thetaOf(p, u));
     const grad = new Float64Array(p.nu);
     p.free.forEach((i, j) => grad[j] = (r.grad[i] as number) * dThetaDu(p.params[i].transform, u[j]));
     if (p.withSigma) grad[p.free.length] = (r.grad[p.params.length] as number) * Math.exp(u[p.free.length]);
@@ -159,13 +176,13 @@ export function batchObjectiveOn(p: FitProblem, rows: readonly number[], R: numb
     if (p.withSigma) theta.push(column((r) => Math.exp(U[r * nu + p.free.length])));
     return theta;
   };
+  const staged = B.stage((ps) => {
+    const each = batchLosses(p, ps, inputs, y, R);
+    return { value: B.sum(each), aux: each };
+  }, { trace: p.trace });
   return (U) => {
-    let values = new Float64Array(R);
-    const res = B.valueAndGrad((ps) => {
-      const each = batchLosses(p, ps, inputs, y, R);
-      values = Float64Array.from(B.toNested(each) as number[]);
-      return B.sum(each);
-    }, thetaBatch(U));
+    const res = staged.valueAndGrad(thetaBatch(U));
+    const values = res.aux!;
     const grads = new Float64Array(R * nu);
     const gOf = (k: number, r: number) => {
       const g = res.grad[k];

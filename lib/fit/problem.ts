@@ -53,6 +53,8 @@ export interface FitProblem {
   readonly withSigma: boolean;
   /** Length of u: free parameters, and σ. */
   readonly nu: number;
+  /** Trace and replay the objective on f64 (see lib/backend/f64/trace); false: `--no-trace`. */
+  readonly trace: boolean;
 }
 
 /**
@@ -71,6 +73,7 @@ export function fitProblem(o: {
   readonly spec: ModelSpec;
   readonly mode?: "interpreted" | "direct";
   readonly runtime?: Runtime;
+  readonly trace?: boolean;
 }): FitProblem {
   const params = fitParams(o.spec, o.program.params);
   const free = params.map((p, i) => (p.fixed ? -1 : i)).filter((i) => i >= 0);
@@ -93,6 +96,7 @@ export function fitProblem(o: {
     free,
     withSigma,
     nu: free.length + (withSigma ? 1 : 0),
+    trace: o.trace ?? true,
   };
 }
 

@@ -4,11 +4,20 @@
  * gradients out); it must not hold tape state of its own: tape.ts does, and resets it in `finally`.
  */
 import { DmciError } from "../../errors.ts";
-import type { Backend, BinaryOp, Nested, ParamValue, TensorData, UnaryOp, ValueAndGrad } from "../backend.ts";
+import type {
+  Backend,
+  BinaryOp,
+  Nested,
+  ParamValue,
+  StagedBody,
+  StagedFunction,
+  StageOptions,
+  UnaryOp,
+  ValueAndGrad,
+} from "../backend.ts";
 import { cholesky, logdet, solve } from "./linalg.ts";
 import {
   binary,
-  checkSize,
   concat,
   describe,
   diag,
@@ -22,15 +31,16 @@ import {
   reduce,
   ref,
   reshape,
-  shapeArg,
-  sizeOf,
   slice,
   stack,
   toNested,
   transpose,
   unary,
 } from "./ops.ts";
-import { backward, beginTape, endTape, isTracked, leaf, Node, SCALAR, tensorConst } from "./tape.ts";
+import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "./params.ts";
+import { backward, beginTape, endTape, isTracked, Node } from "./tape.ts";
+import { elementsOf, type Recorder, recorder, type Redo, setRecorder } from "./trace/record.ts";
+import { stageF64 } from "./trace/stage.ts";
 
 /** Options of `createF64Backend`. */
 export interface F64Options {
@@ -38,39 +48,13 @@ export interface F64Options {
   readonly maxTensorSize?: number;
 }
 
-/** Checks a tensor parameter (shape, element count, size limit) and returns its shape. */
-function paramShape(p: TensorData, i: number, max: number): number[] {
-  const shape = shapeArg(`parameter ${i}`, p.shape);
-  checkSize(`parameter ${i}`, shape, max);
-  if (!(p.data instanceof Float64Array) || p.data.length !== sizeOf(shape)) {
-    throw new DmciError(
-      "type",
-      `parameter ${i}: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, got ${
-        p.data instanceof Float64Array ? p.data.length : describe(p.data)
-      }`,
-    );
-  }
-  return shape;
-}
-
-/** A parameter as a leaf of the active tape (data copied: the caller may reuse its buffer). */
-function paramLeaf(p: ParamValue, i: number, max: number): Node {
-  if (typeof p === "number") return leaf(SCALAR, p, null);
-  const shape = paramShape(p, i, max);
-  return shape.length === 0 ? leaf(SCALAR, p.data[0], null) : leaf(shape, 0, p.data.slice());
-}
-
-/** The value of f's result as a number, or the type error the interface prescribes. */
-function scalarValue(y: unknown): number {
-  if (typeof y === "number") return y;
-  if (y instanceof Node) {
-    if (y.data === null) return y.v;
-    if (y.data.length === 1) return y.data[0];
-  }
-  throw new DmciError(
-    "type",
-    `value-and-gradient: the program's value must be a real scalar, got ${describe(y)}`,
-  );
+/** The value of a number or one-element tensor, read without a guard. */
+function scalarOf(op: string, x: unknown): number {
+  if (typeof x === "number") return x;
+  const n = asNode(op, x);
+  if (n.data === null) return n.v;
+  if (n.data.length === 1) return n.data[0];
+  throw new DmciError("type", `${op}: expected a one-element tensor, got shape ${fmtShape(n.shape)}`);
 }
 
 function asNode(op: string, x: unknown): Node {
@@ -85,75 +69,152 @@ function asNode(op: string, x: unknown): Node {
  */
 export function createF64Backend(opts: F64Options = {}): Backend {
   const max = opts.maxTensorSize ?? 10_000_000;
+  /** Notes `r = method(args)` in the active trace recording, if any; returns r. */
+  const noted = (method: string, op: string, r: Node, args: readonly unknown[], redo: Redo): Node => {
+    recorder?.op(method, op, r, args, redo);
+    return r;
+  };
   return {
     name: "f64",
     isTensor: (x: unknown): boolean => x instanceof Node,
     tensor: (data: Nested): unknown => fromNested(data, max),
     shape: (x: unknown): number[] => (typeof x === "number" ? [] : asNode("shape", x).shape.slice()),
-    toNested: (x: unknown): Nested => (typeof x === "number" ? x : toNested(asNode("toNested", x))),
+    toNested(x: unknown): Nested {
+      if (typeof x === "number") return x;
+      const n = asNode("toNested", x);
+      if (recorder !== null) recorder.guard(n, "toNested", elementsOf(n));
+      return toNested(n);
+    },
     toNumber(x: unknown): number {
       if (typeof x === "number") return x;
       const n = asNode("toNumber", x);
-      if (n.data === null) return n.v;
-      if (n.data.length === 1) return n.data[0];
-      throw new DmciError("type", `toNumber: expected a one-element tensor, got shape ${fmtShape(n.shape)}`);
+      let v: number;
+      if (n.data === null) v = n.v;
+      else if (n.data.length === 1) v = n.data[0];
+      else {throw new DmciError(
+          "type",
+          `toNumber: expected a one-element tensor, got shape ${fmtShape(n.shape)}`,
+        );}
+      if (recorder !== null) recorder.guard(n, "toNumber", Float64Array.of(v));
+      return v;
     },
-    unary: (op: UnaryOp, x: unknown): unknown => unary(op, x),
-    binary: (op: BinaryOp, a: unknown, b: unknown): unknown => binary(op, a, b, max),
-    matmul: (a: unknown, b: unknown): unknown => matmul(a, b, max),
-    transpose: (a: unknown): unknown => transpose(a),
-    dot: (a: unknown, b: unknown): unknown => dot(a, b),
-    outer: (a: unknown, b: unknown): unknown => outer(a, b, max),
-    sum: (x: unknown, axis?: number): unknown => reduce("sum", x, axis),
-    mean: (x: unknown, axis?: number): unknown => reduce("mean", x, axis),
-    reshape: (x: unknown, shape: readonly number[]): unknown => reshape(x, shape),
-    stack: (xs: readonly unknown[], axis: number): unknown => stack(xs, axis, max),
-    concat: (xs: readonly unknown[], axis: number): unknown => concat(xs, axis, max),
-    slice: (x: unknown, begin: readonly number[], size: readonly number[]): unknown => slice(x, begin, size),
-    diag: (x: unknown): unknown => diag(x, max),
-    ref: (x: unknown, index: readonly number[]): unknown => ref(x, index),
+    test(name: string, f: (a: number, b: number) => boolean, a: unknown, b?: unknown): boolean {
+      const outcome = f(scalarOf("test", a), b === undefined ? 0 : scalarOf("test", b));
+      if (recorder !== null) recorder.test(name, f, a, b ?? 0, outcome);
+      return outcome;
+    },
+    unary(op: UnaryOp, x: unknown): unknown {
+      const r = unary(op, x);
+      return recorder === null ? r : noted("unary", op, r, [x], (a) => unary(op, a[0]));
+    },
+    binary(op: BinaryOp, a: unknown, b: unknown): unknown {
+      const r = binary(op, a, b, max);
+      return recorder === null ? r : noted("binary", op, r, [a, b], (x) => binary(op, x[0], x[1], max));
+    },
+    matmul(a: unknown, b: unknown): unknown {
+      const r = matmul(a, b, max);
+      return recorder === null ? r : noted("matmul", "", r, [a, b], (x) => matmul(x[0], x[1], max));
+    },
+    transpose(a: unknown): unknown {
+      const r = transpose(a);
+      return recorder === null ? r : noted("transpose", "", r, [a], (x) => transpose(x[0]));
+    },
+    dot(a: unknown, b: unknown): unknown {
+      const r = dot(a, b);
+      return recorder === null ? r : noted("dot", "", r, [a, b], (x) => dot(x[0], x[1]));
+    },
+    outer(a: unknown, b: unknown): unknown {
+      const r = outer(a, b, max);
+      return recorder === null ? r : noted("outer", "", r, [a, b], (x) => outer(x[0], x[1], max));
+    },
+    sum(x: unknown, axis?: number): unknown {
+      const r = reduce("sum", x, axis);
+      return recorder === null ? r : noted("sum", "", r, [x], (a) => reduce("sum", a[0], axis));
+    },
+    mean(x: unknown, axis?: number): unknown {
+      const r = reduce("mean", x, axis);
+      return recorder === null ? r : noted("mean", "", r, [x], (a) => reduce("mean", a[0], axis));
+    },
+    reshape(x: unknown, shape: readonly number[]): unknown {
+      const r = reshape(x, shape), to = shape.slice();
+      return recorder === null ? r : noted("reshape", "", r, [x], (a) => reshape(a[0], to));
+    },
+    stack(xs: readonly unknown[], axis: number): unknown {
+      const r = stack(xs, axis, max);
+      return recorder === null ? r : noted("stack", "", r, [xs], (a) => stack(a[0] as unknown[], axis, max));
+    },
+    concat(xs: readonly unknown[], axis: number): unknown {
+      const r = concat(xs, axis, max);
+      return recorder === null
+        ? r
+        : noted("concat", "", r, [xs], (a) => concat(a[0] as unknown[], axis, max));
+    },
+    slice(x: unknown, begin: readonly number[], size: readonly number[]): unknown {
+      const r = slice(x, begin, size), b = begin.slice(), s = size.slice();
+      return recorder === null ? r : noted("slice", "", r, [x], (a) => slice(a[0], b, s));
+    },
+    diag(x: unknown): unknown {
+      const r = diag(x, max);
+      return recorder === null ? r : noted("diag", "", r, [x], (a) => diag(a[0], max));
+    },
+    ref(x: unknown, index: readonly number[]): unknown {
+      const r = ref(x, index), at = index.slice();
+      return recorder === null ? r : noted("ref", "", r, [x], (a) => ref(a[0], at));
+    },
     eye: (n: number): unknown => eye(n, max),
     fill: (shape: readonly number[], value: number): unknown => fill(shape, value, max),
-    cholesky: (a: unknown): unknown => cholesky(a),
-    solve: (a: unknown, b: unknown): unknown => solve(a, b),
-    logdet: (a: unknown): unknown => logdet(a),
+    cholesky(a: unknown): unknown {
+      const r = cholesky(a);
+      return recorder === null ? r : noted("cholesky", "", r, [a], (x) => cholesky(x[0]));
+    },
+    solve(a: unknown, b: unknown): unknown {
+      const r = solve(a, b);
+      return recorder === null ? r : noted("solve", "", r, [a, b], (x) => solve(x[0], x[1]));
+    },
+    logdet(a: unknown): unknown {
+      const r = logdet(a);
+      return recorder === null ? r : noted("logdet", "", r, [a], (x) => logdet(x[0]));
+    },
 
     valueAndGrad(f: (params: unknown[]) => unknown, theta: readonly ParamValue[]): ValueAndGrad {
+      const outer = untraceableScope("valueAndGrad");
       const saved = beginTape(true);
       try {
         const leaves = theta.map((p, i) => paramLeaf(p, i, max));
         const y = f(leaves), value = scalarValue(y);
         if (isTracked(y)) {
-          if (y.data === null) y.g = 1;
-          else y.gd = Float64Array.of(1);
+          seed(y);
           backward();
         }
-        const grad = leaves.map((l, i): ParamValue => {
-          const p = theta[i];
-          if (typeof p === "number") return l.g;
-          if (l.data === null) return { shape: [], data: Float64Array.of(l.g) };
-          return { shape: l.shape.slice(), data: l.gd ?? new Float64Array(l.data.length) };
-        });
-        return { value, grad };
+        return { value, grad: leafGrads(leaves, theta) };
       } finally {
         endTape(saved);
+        setRecorder(outer);
       }
     },
 
     run<T>(f: (params: unknown[]) => T, theta: readonly ParamValue[]): T {
+      const outer = untraceableScope("run");
       const saved = beginTape(false);
       try {
-        const params = theta.map((p, i): unknown => {
-          if (typeof p === "number") return p;
-          const shape = paramShape(p, i, max);
-          return shape.length === 0 ? p.data[0] : tensorConst(shape, p.data.slice());
-        });
-        return f(params);
+        return f(theta.map((p, i) => paramConst(p, i, max)));
       } finally {
         endTape(saved);
+        setRecorder(outer);
       }
     },
+
+    stage: (f: StagedBody, options?: StageOptions): StagedFunction => stageF64(f, max, options),
   };
+}
+
+/**
+ * A backend scope opened inside a traced function: its values would be baked into the trace,
+ * so the recording is abandoned, and nothing inside is recorded. Returns the recorder to restore.
+ */
+function untraceableScope(what: string): Recorder | null {
+  recorder?.poison(`the traced function opens a nested backend scope (${what})`);
+  return setRecorder(null);
 }
 
 /** The f64 backend with the default tensor size limit. */

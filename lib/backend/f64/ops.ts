@@ -204,6 +204,13 @@ const UNARY = lookupTable<UnaryRule>([
   ["trunc", { code: U_RULE, f: Math.trunc, d: null }],
 ]);
 
+/** The value function and derivative (null: zero gradient) of a unary op, for the trace compiler. */
+export function unaryRuleOf(op: string): { readonly f: UnaryFn; readonly d: UnaryPartial | null } {
+  const r = UNARY[op];
+  if (r === undefined) throw new DmciError("type", `unary: unknown op ${op}`);
+  return r;
+}
+
 function unaryScalarVjp(n: Node): void {
   const x = n.a as Node;
   x.g += n.g * (n.aux as UnaryRule).d!(x.v, n.v);
@@ -291,6 +298,15 @@ function binaryRule(op: string): BinaryRule | undefined {
   }
 }
 const RULE_ADD = BINARY.add!, RULE_SUB = BINARY.sub!, RULE_MUL = BINARY.mul!, RULE_DIV = BINARY.div!;
+
+/** The value function and partials of a binary op, for the trace compiler. */
+export function binaryRuleOf(
+  op: string,
+): { readonly f: BinaryFn; readonly da: BinaryPartial; readonly db: BinaryPartial } {
+  const r = binaryRule(op);
+  if (r === undefined) throw new DmciError("type", `binary: unknown op ${op}`);
+  return r;
+}
 
 const operandValue = (x: Operand): number => (typeof x === "number" ? x : x.v);
 

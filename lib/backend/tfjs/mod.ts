@@ -4,7 +4,18 @@
  * It checks every argument itself so that errors are DmciErrors naming the op and the
  * culprit, and it must not leak tensors: valueAndGrad and run release all they make.
  */
-import type { Backend, BinaryOp, Nested, ParamValue, TensorData, UnaryOp, ValueAndGrad } from "../backend.ts";
+import type {
+  Backend,
+  BinaryOp,
+  Nested,
+  ParamValue,
+  StagedBody,
+  StagedFunction,
+  TensorData,
+  UnaryOp,
+  ValueAndGrad,
+} from "../backend.ts";
+import { stageUntraced } from "../stage_untraced.ts";
 import { DmciError } from "../../errors.ts";
 import { readyTfjsEngine, tf, type TfjsEngine, useTfjsEngine } from "./setup.ts";
 import { choleskyOp, logdetOp, solveOp } from "./linalg.ts";
@@ -552,6 +563,11 @@ function makeBackend(engine: TfjsEngine, maxTensorSize: number): Backend {
         eng.endScope();
       }
     },
+
+    test: (_name: string, f: (a: number, b: number) => boolean, a: unknown, b?: unknown): boolean =>
+      f(be.toNumber(a), b === undefined ? 0 : be.toNumber(b)),
+
+    stage: (f: StagedBody): StagedFunction => stageUntraced(be, f, "tracing is f64 only"),
   };
   return be;
 }

@@ -48,6 +48,8 @@ export interface BenchOptions {
   readonly restarts?: number;
   readonly seed?: number;
   readonly maxRounds?: number;
+  /** Trace and replay the batched objectives on f64 (default true). */
+  readonly trace?: boolean;
   /** Leave out bad cell files with a warning instead of failing. */
   readonly skipBad?: boolean;
   /** Draw one SVG per model and split (default true). */
@@ -199,6 +201,7 @@ export async function runBatteryBench(o: BenchOptions): Promise<BenchOutput> {
     restarts: o.restarts ?? 8,
     seed,
     maxRounds: o.maxRounds ?? 300,
+    trace: o.trace ?? true,
   };
   const models: Model[] = [];
   for (const m of o.models) models.push(await loadModel(m));

@@ -25,6 +25,8 @@ export interface FitSettings {
   readonly seed: number;
   /** Most batched evaluations per fit. */
   readonly maxRounds: number;
+  /** Trace and replay the batched objective on f64 (default true; `--no-trace` sets false). */
+  readonly trace?: boolean;
 }
 
 /** Cells' rows padded into one batch. */
@@ -143,31 +145,31 @@ interface Layout {
 function objective(model: Model, s: FitSettings, batch: Batch, layout: Layout, R: number) {
   const B = s.backend;
   const n = model.params.length;
+  const staged = B.stage((leaves) => {
+    const ps: unknown[] = new Array(n);
+    layout.fixed.forEach((v, j) => ps[j] = v);
+    layout.leaves.forEach((leaf, i) => ps[leaf.param] = leaves[i]);
+    const v = runModel(model, s.runtime, ps, batch.cycle);
+    const y = B.reshape(B.tensor(Array.from(batch.y)), [batch.C, 1, batch.T]);
+    const w = B.reshape(B.tensor(Array.from(batch.w)), [batch.C, 1, batch.T]);
+    const shape = shapeOf(B, v);
+    if (shape === null) throw shapeError(model, shape, [batch.C, R, batch.T]);
+    const res = B.binary("sub", v, y);
+    const rs = B.shape(res);
+    if (rs.length !== 3 || rs[0] !== batch.C || rs[1] !== R || rs[2] !== batch.T) {
+      throw shapeError(model, shape, [batch.C, R, batch.T]);
+    }
+    const perCell = B.sum(B.binary("mul", B.unary("square", res), w), 2); // [C, R]
+    const per = layout.problem === "restart" ? B.mean(perCell, 0) : B.reshape(perCell, [batch.C * R]);
+    return { value: B.sum(per), aux: per };
+  }, { trace: s.trace });
   return (x: Float64Array): BatchEvaluation => {
     const theta: TensorData[] = layout.leaves.map((leaf) => ({
       shape: leaf.shape,
       data: Float64Array.from(leaf.at, (i) => toTheta(leaf.transform, x[i])),
     }));
-    let values = new Float64Array(layout.K);
-    const r = B.valueAndGrad((leaves) => {
-      const ps: unknown[] = new Array(n);
-      layout.fixed.forEach((v, j) => ps[j] = v);
-      layout.leaves.forEach((leaf, i) => ps[leaf.param] = leaves[i]);
-      const v = runModel(model, s.runtime, ps, batch.cycle);
-      const y = B.reshape(B.tensor(Array.from(batch.y)), [batch.C, 1, batch.T]);
-      const w = B.reshape(B.tensor(Array.from(batch.w)), [batch.C, 1, batch.T]);
-      const shape = shapeOf(B, v);
-      if (shape === null) throw shapeError(model, shape, [batch.C, R, batch.T]);
-      const res = B.binary("sub", v, y);
-      const rs = B.shape(res);
-      if (rs.length !== 3 || rs[0] !== batch.C || rs[1] !== R || rs[2] !== batch.T) {
-        throw shapeError(model, shape, [batch.C, R, batch.T]);
-      }
-      const perCell = B.sum(B.binary("mul", B.unary("square", res), w), 2); // [C, R]
-      const per = layout.problem === "restart" ? B.mean(perCell, 0) : B.reshape(perCell, [batch.C * R]);
-      values = Float64Array.from((B.toNested(per) as number[]).flat());
-      return B.sum(per);
-    }, theta);
+    const r = staged.valueAndGrad(theta);
+    const values = r.aux!;
     const grads = new Float64Array(layout.K * layout.d);
     layout.leaves.forEach((leaf, i) => {
       const g = (r.grad[i] as TensorData).data;

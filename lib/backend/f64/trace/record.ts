@@ -1,0 +1,201 @@
+/**
+ * Recording a trace of one f64 run: while a recorder is active, every backend op whose result
+ * depends on a parameter is appended as an entry (op name, operands as slots or constants, a
+ * `redo` that recomputes it from new operands), and every place where plain code observes a
+ * parameter-dependent value (`toNumber`, `toNested`) is appended as a guard holding the plain
+ * result it observed.
+ *
+ * ## Why equal guard outcomes give the same trace (soundness)
+ * Everything a program does that is not a backend op on a parameter-dependent value is plain
+ * computation: list and closure manipulation, loop counters, constants, data tensors. That
+ * computation is deterministic given its inputs (the program, its data, the parameter shapes)
+ * and the plain values it reads from parameter-dependent values, and the only way it can read
+ * one is through a guard (a comparison or predicate on a tracked number goes through `test`; `eqv?`, `number->string`, `exact`, `floor->exact`-like conversions and
+ * `tensor->list` go through `toNumber` or `toNested`). So if at a new θ every guard observes the
+ * same plain value as when the trace was recorded (a comparison or predicate is kept as its
+ * outcome, through the backend's `test`, so that it holds wherever the branch is the same), the plain computation takes the same path,
+ * makes the same backend calls on the same constants in the same order, and the trace's ops,
+ * recomputed from the new parameters, are exactly the values the untraced run would compute.
+ * A guard is compared with `Object.is` (NaN equals NaN, −0 differs from 0), the strictest
+ * equality a program could observe.
+ *
+ * Dependence is followed by value, not by the tape: an op without a gradient (`floor`, `round`)
+ * gives a constant to the tape but a parameter-dependent value to the trace, so it is recorded.
+ * What the recorder cannot see makes the run untraceable (`poison`): a nested backend scope
+ * (`valueAndGrad` or `run` inside the traced function, whose values would be baked in), or more
+ * entries than `TRACE_LIMIT`.
+ */
+import { DmciError } from "../../../errors.ts";
+import { Node } from "../tape.ts";
+
+/** The most entries (ops and guards) one trace may hold; a longer run stays untraced. */
+export const TRACE_LIMIT = 2_000_000;
+
+/** An operand of a recorded op: a plain number, a constant node, a slot, or a list of them. */
+export type TraceArg = number | Node | SlotRef | readonly TraceArg[];
+
+/** A reference to the value in slot `slot` of a trace (a parameter or an earlier op's result). */
+export class SlotRef {
+  constructor(readonly slot: number) {}
+}
+
+/** Recomputes a recorded op from its operands (slots replaced by the new values). */
+export type Redo = (args: readonly unknown[]) => unknown;
+
+/** A parameter-dependent backend op: `out = redo(args)`. */
+export interface OpEntry {
+  readonly kind: "op";
+  /** `unary`, `binary`, `matmul`, … (the backend method). */
+  readonly method: string;
+  /** The elementwise op of `unary` / `binary` (`exp`, `mul`), else "". */
+  readonly op: string;
+  readonly out: number;
+  readonly args: readonly TraceArg[];
+  readonly redo: Redo;
+}
+
+/** A place where plain code read a parameter-dependent value, and what it read. */
+export interface GuardEntry {
+  readonly kind: "guard";
+  readonly slot: number;
+  /** `toNumber` (one number) or `toNested` (all elements, row-major). */
+  readonly how: "toNumber" | "toNested";
+  readonly observed: Float64Array;
+}
+
+/** A plain test (comparison, predicate) of parameter-dependent scalars, and its outcome. */
+export interface TestEntry {
+  readonly kind: "test";
+  /** The primitive's name (`<`, `zero?`): the scalar compiler writes the known ones inline. */
+  readonly name: string;
+  readonly f: (a: number, b: number) => boolean;
+  readonly a: TraceArg;
+  readonly b: TraceArg;
+  readonly outcome: boolean;
+}
+
+/** One entry of a trace. */
+export type TraceEntry = OpEntry | GuardEntry | TestEntry;
+
+/** A recorded trace: parameters in slots 0…P−1, then one slot per op, in recording order. */
+export interface Recorded {
+  readonly entries: readonly TraceEntry[];
+  /** Number of slots (parameters and op results). */
+  readonly slots: number;
+  /** The shape of each slot's value. */
+  readonly shapes: readonly (readonly number[])[];
+  /** Number of parameters. */
+  readonly params: number;
+  /** The function's value: a slot, or a plain number / constant node that no parameter touches. */
+  readonly result: TraceArg;
+  /** An auxiliary output read after the run (per-restart losses), or null. */
+  readonly aux: TraceArg | null;
+}
+
+/** The state of one recording. */
+export class Recorder {
+  readonly entries: TraceEntry[] = [];
+  readonly shapes: (readonly number[])[] = [];
+  private readonly slotOf = new Map<Node, number>();
+  /** Why this run cannot be traced, or null. */
+  poisoned: string | null = null;
+
+  constructor(leaves: readonly Node[], private readonly limit: number = TRACE_LIMIT) {
+    for (const l of leaves) this.addSlot(l);
+  }
+
+  private addSlot(n: Node): number {
+    const s = this.shapes.length;
+    this.slotOf.set(n, s);
+    this.shapes.push(n.shape);
+    return s;
+  }
+
+  /** The slot of a value, or -1 when it does not depend on a parameter. */
+  slot(x: unknown): number {
+    return x instanceof Node ? (this.slotOf.get(x) ?? -1) : -1;
+  }
+
+  /** True when some operand (or element of a list operand) depends on a parameter. */
+  depends(args: readonly unknown[]): boolean {
+    for (const a of args) {
+      if (Array.isArray(a) ? this.depends(a) : this.slot(a) >= 0) return true;
+    }
+    return false;
+  }
+
+  private toArg(a: unknown): TraceArg {
+    if (Array.isArray(a)) return a.map((x) => this.toArg(x));
+    const s = this.slot(a);
+    if (s >= 0) return new SlotRef(s);
+    if (typeof a === "number" || a instanceof Node) return a;
+    throw new DmciError("type", `trace: unexpected operand ${String(a)}`);
+  }
+
+  /** Records `result = method(args)` if it depends on a parameter (and is a new value). */
+  op(method: string, op: string, result: unknown, args: readonly unknown[], redo: Redo): void {
+    if (this.poisoned !== null || !(result instanceof Node) || this.slotOf.has(result)) return;
+    if (!this.depends(args)) return;
+    if (this.full()) return;
+    const mapped = args.map((a) => this.toArg(a));
+    this.entries.push({ kind: "op", method, op, out: this.addSlot(result), args: mapped, redo });
+  }
+
+  /** Records that plain code read `x` (if it depends on a parameter) and got `elements`. */
+  guard(x: unknown, how: "toNumber" | "toNested", elements: Float64Array): void {
+    if (this.poisoned !== null) return;
+    const s = this.slot(x);
+    if (s < 0) return;
+    if (this.full()) return;
+    this.entries.push({ kind: "guard", slot: s, how, observed: elements });
+  }
+
+  /** Records the outcome of a plain test of `a` and `b`, if either depends on a parameter. */
+  test(name: string, f: (a: number, b: number) => boolean, a: unknown, b: unknown, outcome: boolean): void {
+    if (this.poisoned !== null || (this.slot(a) < 0 && this.slot(b) < 0)) return;
+    if (this.full()) return;
+    this.entries.push({ kind: "test", name, f, a: this.toArg(a), b: this.toArg(b), outcome });
+  }
+
+  /** True (and the run untraceable) when the trace has reached its limit. */
+  private full(): boolean {
+    if (this.entries.length < this.limit) return false;
+    this.poison(
+      `the run has more than ${this.limit} parameter-dependent operations and guards (the trace limit)`,
+    );
+    return true;
+  }
+
+  /** Marks the run as untraceable, with the reason. */
+  poison(reason: string): void {
+    this.poisoned ??= reason;
+  }
+
+  /** The finished trace of a run that returned `result` (and `aux`). */
+  finish(result: unknown, aux: unknown): Recorded {
+    const arg = (x: unknown): TraceArg => (x === undefined || x === null ? 0 : this.toArg(x));
+    return {
+      entries: this.entries,
+      slots: this.shapes.length,
+      shapes: this.shapes,
+      params: this.shapes.length - this.entries.filter((e) => e.kind === "op").length,
+      result: arg(result),
+      aux: aux === undefined || aux === null ? null : arg(aux),
+    };
+  }
+}
+
+/** The active recorder, or null (read on every op: keep it a plain module variable). */
+export let recorder: Recorder | null = null;
+
+/** Makes `r` the active recorder (null: none); returns the previous one. */
+export function setRecorder(r: Recorder | null): Recorder | null {
+  const prev = recorder;
+  recorder = r;
+  return prev;
+}
+
+/** The elements of a node as a fresh Float64Array (one element for rank 0). */
+export function elementsOf(n: Node): Float64Array {
+  return n.data === null ? Float64Array.of(n.v) : n.data.slice();
+}

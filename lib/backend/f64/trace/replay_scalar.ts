@@ -1,0 +1,520 @@
+/**
+ * The scalar replay engines: a trace whose every op is scalar `unary` / `binary` arithmetic is
+ * lowered to typed arrays (op code, result slot, operand slots or constants) over one
+ * Float64Array arena of values and one of gradients, and run as one forward and one reverse
+ * sweep — either as generated straight-line JavaScript (`js`, chunked so that V8 optimises every
+ * function) or as an opcode loop over the same arrays (`ops`, for traces too long to generate).
+ * Both use the formulas, the operation order and the zero-gradient skips of the f64 tape (ops.ts),
+ * so their values and gradients are bit-identical to the untraced run's.
+ */
+import type { ParamValue, StagedResult } from "../../backend.ts";
+import { binaryRuleOf, unaryRuleOf } from "../ops.ts";
+import { Node } from "../tape.ts";
+import { type Recorded, SlotRef, type TraceArg } from "./record.ts";
+import type { CompiledTrace } from "./replay_nodes.ts";
+
+/**
+ * Longest trace (entries) compiled to generated JavaScript; longer ones run as the opcode loop.
+ * Measured (ns per op of one value+gradient, 2-core machine under load, after warm-up): 60 ops
+ * js 9 / ops 16; 600 ops js 14 / ops 16; 6 000 ops js 9 / ops 17; 60 000 ops js 38 / ops 27.
+ * But generated code runs unoptimised until V8 has seen each of its functions hot, which takes
+ * hundreds of calls, while the opcode loop is optimised within its first call; a fit makes tens
+ * to hundreds of calls: the 50-evaluation Niño fit (10 801 ops) took 0.29–0.98 s of optimizer
+ * time with js and 0.06–0.34 s with ops. So only traces of a few chunks are generated.
+ */
+export const JS_LIMIT = 2_000;
+/**
+ * Entries per generated forward / reverse function. V8 optimises only functions below a
+ * bytecode size; with 2 000 / 1 000 the 6 000-op recurrence ran at 400 ns per op, with
+ * 300 / 150 at 9 (100 / 100: 24, 600 / 300: 15).
+ */
+const FORWARD_CHUNK = 300, REVERSE_CHUNK = 150;
+
+// Op codes. Unary ops with a formula written out; the rest call their rule (OP_URULE / OP_BRULE).
+const OP_GUARD = 0, OP_TEST = 30;
+/** Tests written inline: the comparison operators on two values. */
+const INLINE_TESTS: Readonly<Record<string, string>> = {
+  "<": "<",
+  "<=": "<=",
+  ">": ">",
+  ">=": ">=",
+  "=": "===",
+};
+const UNARY_CODES: Readonly<Record<string, number>> = {
+  neg: 1,
+  abs: 2,
+  exp: 3,
+  log: 4,
+  sqrt: 5,
+  square: 6,
+  sin: 7,
+  cos: 8,
+  tanh: 9,
+};
+const OP_URULE = 10;
+const BINARY_CODES: Readonly<Record<string, number>> = { add: 20, sub: 21, mul: 22, div: 23 };
+const OP_BRULE = 24;
+
+type F1 = (x: number) => number;
+type F2 = (a: number, b: number) => number;
+type P1 = (x: number, y: number) => number;
+type P2 = (a: number, b: number, y: number) => number;
+type T2 = (a: number, b: number) => boolean;
+
+/** A trace lowered to arrays. Operand encoding: a slot ≥ 0, or −(k+1) for the constant K[k]. */
+export interface LoweredTrace {
+  readonly params: number;
+  readonly slots: number;
+  /** Number of entries (ops and guards). */
+  readonly ops: number;
+  readonly code: Int32Array;
+  readonly out: Int32Array;
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  /** Rule index of OP_URULE / OP_BRULE entries; K index of a guard's observed value. */
+  readonly x: Int32Array;
+  readonly K: Float64Array;
+  /** Rule functions, by rule index: value, and derivative(s) (null: zero gradient). */
+  readonly f1: F1[];
+  readonly d1: (P1 | null)[];
+  readonly f2: F2[];
+  readonly da: P2[];
+  readonly db: P2[];
+  /** Test functions and names, by test index (OP_TEST: x = test index, out = outcome 0/1). */
+  readonly tf: T2[];
+  readonly tn: string[];
+  /** The result: a slot, or a constant (encoded as operands are). */
+  readonly result: number;
+}
+
+/** Lowers `t` to arrays, or null when it is not scalar arithmetic only. */
+export function lowerScalar(t: Recorded): LoweredTrace | null {
+  if (t.aux !== null) return null;
+  for (let i = 0; i < t.params; i++) if (t.shapes[i].length !== 0) return null;
+  const n = t.entries.length;
+  const code = new Int32Array(n), out = new Int32Array(n), a = new Int32Array(n), b = new Int32Array(n);
+  const x = new Int32Array(n), K: number[] = [];
+  const f1: F1[] = [], d1: (P1 | null)[] = [], f2: F2[] = [], da: P2[] = [], db: P2[] = [];
+  const tf: T2[] = [], tn: string[] = [];
+  const constant = (v: number) => -(K.push(v)); // −(k+1)
+  const operand = (arg: TraceArg): number | null => {
+    if (typeof arg === "number") return constant(arg);
+    if (arg instanceof SlotRef) return t.shapes[arg.slot].length === 0 ? arg.slot : null;
+    if (arg instanceof Node && arg.data === null) return constant(arg.v);
+    return null;
+  };
+  for (let i = 0; i < n; i++) {
+    const e = t.entries[i];
+    if (e.kind === "guard") {
+      if (t.shapes[e.slot].length !== 0 || e.observed.length !== 1) return null;
+      code[i] = OP_GUARD;
+      a[i] = e.slot;
+      x[i] = -constant(e.observed[0]) - 1;
+      continue;
+    }
+    if (e.kind === "test") {
+      const p = operand(e.a), q = operand(e.b);
+      if (p === null || q === null) return null;
+      code[i] = OP_TEST;
+      a[i] = p;
+      b[i] = q;
+      out[i] = e.outcome ? 1 : 0;
+      x[i] = tf.push(e.f) - 1;
+      tn.push(e.name);
+      continue;
+    }
+    if (t.shapes[e.out].length !== 0) return null;
+    out[i] = e.out;
+    if (e.method === "unary") {
+      const p = operand(e.args[0]);
+      if (p === null) return null;
+      a[i] = p;
+      const c = UNARY_CODES[e.op];
+      if (c !== undefined) code[i] = c;
+      else {
+        const r = unaryRuleOf(e.op);
+        code[i] = OP_URULE;
+        x[i] = f1.push(r.f) - 1;
+        d1.push(r.d);
+      }
+    } else if (e.method === "binary") {
+      const p = operand(e.args[0]), q = operand(e.args[1]);
+      if (p === null || q === null) return null;
+      a[i] = p;
+      b[i] = q;
+      const c = BINARY_CODES[e.op];
+      if (c !== undefined) code[i] = c;
+      else {
+        const r = binaryRuleOf(e.op);
+        code[i] = OP_BRULE;
+        x[i] = f2.push(r.f) - 1;
+        da.push(r.da);
+        db.push(r.db);
+      }
+    } else return null;
+  }
+  const result = operand(t.result);
+  if (result === null) return null;
+  return {
+    params: t.params,
+    slots: t.slots,
+    ops: n,
+    code,
+    out,
+    a,
+    b,
+    x,
+    K: Float64Array.from(K),
+    f1,
+    d1,
+    f2,
+    da,
+    db,
+    tf,
+    tn,
+    result,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated JavaScript
+
+/** A number as JS source that evaluates to exactly it, or null (NaN, ±∞, −0 go through K). */
+function literal(v: number): string | null {
+  if (!Number.isFinite(v) || Object.is(v, -0)) return null;
+  const s = String(v);
+  return v < 0 ? `(${s})` : s;
+}
+
+function operandSource(L: LoweredTrace, p: number): string {
+  if (p >= 0) return `v[${p}]`;
+  return literal(L.K[-p - 1]) ?? `K[${-p - 1}]`;
+}
+
+/** The condition under which guard value `c` fails for `s` (Object.is semantics). */
+function guardFails(s: string, c: number): string {
+  if (Number.isNaN(c)) return `${s} === ${s}`;
+  if (c === 0) return Object.is(c, -0) ? `(${s} !== 0 || 1 / ${s} > 0)` : `(${s} !== 0 || 1 / ${s} < 0)`;
+  if (!Number.isFinite(c)) return `${s} !== ${c > 0 ? "Infinity" : "-Infinity"}`;
+  return `${s} !== ${literal(c)}`;
+}
+
+function forwardLine(L: LoweredTrace, i: number): string {
+  const A = operandSource(L, L.a[i]), B = operandSource(L, L.b[i]), o = `v[${L.out[i]}]`;
+  switch (L.code[i]) {
+    case OP_GUARD:
+      return `if (${guardFails(`v[${L.a[i]}]`, L.K[L.x[i]])}) return false;`;
+    case OP_TEST: {
+      const op = INLINE_TESTS[L.tn[L.x[i]]], holds = L.out[i] === 1;
+      const test = op !== undefined ? `(${A} ${op} ${B})` : `T[${L.x[i]}](${A}, ${B})`;
+      return `if (${holds ? "!" : ""}${test}) return false;`;
+    }
+    case 1:
+      return `${o} = -${A};`;
+    case 2:
+      return `${o} = Math.abs(${A});`;
+    case 3:
+      return `${o} = Math.exp(${A});`;
+    case 4:
+      return `${o} = Math.log(${A});`;
+    case 5:
+      return `${o} = Math.sqrt(${A});`;
+    case 6:
+      return `${o} = ${A} * ${A};`;
+    case 7:
+      return `${o} = Math.sin(${A});`;
+    case 8:
+      return `${o} = Math.cos(${A});`;
+    case 9:
+      return `${o} = Math.tanh(${A});`;
+    case OP_URULE:
+      return `${o} = F1[${L.x[i]}](${A});`;
+    case 20:
+      return `${o} = ${A} + ${B};`;
+    case 21:
+      return `${o} = ${A} - ${B};`;
+    case 22:
+      return `${o} = ${A} * ${B};`;
+    case 23:
+      return `${o} = ${A} / ${B};`;
+    default:
+      return `${o} = F2[${L.x[i]}](${A}, ${B});`;
+  }
+}
+
+/** The reverse step of entry i: gradients into its slot operands, in the tape's order. */
+function reverseLine(L: LoweredTrace, i: number): string {
+  const c = L.code[i];
+  if (c === OP_GUARD || c === OP_TEST || (c === OP_URULE && L.d1[L.x[i]] === null)) return "";
+  const pa = L.a[i], pb = L.b[i], A = operandSource(L, pa), B = operandSource(L, pb), y = `v[${L.out[i]}]`;
+  const ga = (e: string) => (pa >= 0 ? `g[${pa}] += t * ${e};` : "");
+  const gb = (e: string) => (pb >= 0 ? `g[${pb}] += t * ${e};` : "");
+  let body: string;
+  switch (c) {
+    case 1:
+      body = ga("-1");
+      break;
+    case 2:
+      body = ga(`(${A} > 0 ? 1 : ${A} < 0 ? -1 : 0)`);
+      break;
+    case 3:
+      body = ga(y);
+      break;
+    case 4:
+      body = ga(`(1 / ${A})`);
+      break;
+    case 5:
+      body = ga(`(0.5 / ${y})`);
+      break;
+    case 6:
+      body = ga(`(2 * ${A})`);
+      break;
+    case 7:
+      body = ga(`Math.cos(${A})`);
+      break;
+    case 8:
+      body = ga(`(-Math.sin(${A}))`);
+      break;
+    case 9:
+      body = ga(`(1 - ${y} * ${y})`);
+      break;
+    case OP_URULE:
+      body = ga(`D1[${L.x[i]}](${A}, ${y})`);
+      break;
+    case 20:
+      body = (pa >= 0 ? `g[${pa}] += t;` : "") + (pb >= 0 ? `g[${pb}] += t;` : "");
+      break;
+    case 21:
+      body = (pa >= 0 ? `g[${pa}] += t;` : "") + (pb >= 0 ? `g[${pb}] -= t;` : "");
+      break;
+    case 22:
+      body = ga(B) + gb(A);
+      break;
+    case 23:
+      body = ga(`(1 / ${B})`) + gb(`(-${y} / ${B})`);
+      break;
+    default:
+      body = ga(`DA[${L.x[i]}](${A}, ${B}, ${y})`) + gb(`DB[${L.x[i]}](${A}, ${B}, ${y})`);
+  }
+  return body === "" ? "" : `t = g[${L.out[i]}]; if (t !== 0) { ${body} }`;
+}
+
+type Forward = (v: Float64Array, K: Float64Array, F1: F1[], F2: F2[], T: T2[]) => boolean;
+type Reverse = (
+  v: Float64Array,
+  g: Float64Array,
+  K: Float64Array,
+  D1: (P1 | null)[],
+  DA: P2[],
+  DB: P2[],
+) => void;
+
+/** The generated forward functions (in order) and reverse functions (last entries first). */
+function generate(L: LoweredTrace): { forward: Forward[]; reverse: Reverse[] } {
+  const forward: Forward[] = [], reverse: Reverse[] = [];
+  for (let s = 0; s < L.ops; s += FORWARD_CHUNK) {
+    const lines: string[] = [];
+    for (let i = s; i < Math.min(L.ops, s + FORWARD_CHUNK); i++) lines.push(forwardLine(L, i));
+    lines.push("return true;");
+    forward.push(new Function("v", "K", "F1", "F2", "T", `"use strict";\n${lines.join("\n")}`) as Forward);
+  }
+  for (let e = L.ops; e > 0; e -= REVERSE_CHUNK) {
+    const lines = ["let t = 0;"];
+    for (let i = e - 1; i >= Math.max(0, e - REVERSE_CHUNK); i--) {
+      const line = reverseLine(L, i);
+      if (line !== "") lines.push(line);
+    }
+    reverse.push(
+      new Function("v", "g", "K", "D1", "DA", "DB", `"use strict";\n${lines.join("\n")}`) as Reverse,
+    );
+  }
+  return { forward, reverse };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The opcode loop
+
+function forwardLoop(L: LoweredTrace, v: Float64Array): boolean {
+  const { code, out, a, b, x, K, f1, f2, tf } = L;
+  for (let i = 0; i < L.ops; i++) {
+    const pa = a[i], A = pa >= 0 ? v[pa] : K[-pa - 1];
+    switch (code[i]) {
+      case OP_GUARD:
+        if (!Object.is(A, K[x[i]])) return false;
+        continue;
+      case 1:
+        v[out[i]] = -A;
+        continue;
+      case 2:
+        v[out[i]] = Math.abs(A);
+        continue;
+      case 3:
+        v[out[i]] = Math.exp(A);
+        continue;
+      case 4:
+        v[out[i]] = Math.log(A);
+        continue;
+      case 5:
+        v[out[i]] = Math.sqrt(A);
+        continue;
+      case 6:
+        v[out[i]] = A * A;
+        continue;
+      case 7:
+        v[out[i]] = Math.sin(A);
+        continue;
+      case 8:
+        v[out[i]] = Math.cos(A);
+        continue;
+      case 9:
+        v[out[i]] = Math.tanh(A);
+        continue;
+      case OP_URULE:
+        v[out[i]] = f1[x[i]](A);
+        continue;
+    }
+    const pb = b[i], B = pb >= 0 ? v[pb] : K[-pb - 1];
+    switch (code[i]) {
+      case OP_TEST:
+        if (tf[x[i]](A, B) !== (out[i] === 1)) return false;
+        break;
+      case 20:
+        v[out[i]] = A + B;
+        break;
+      case 21:
+        v[out[i]] = A - B;
+        break;
+      case 22:
+        v[out[i]] = A * B;
+        break;
+      case 23:
+        v[out[i]] = A / B;
+        break;
+      default:
+        v[out[i]] = f2[x[i]](A, B);
+    }
+  }
+  return true;
+}
+
+function reverseLoop(L: LoweredTrace, v: Float64Array, g: Float64Array): void {
+  const { code, out, a, b, x, K, d1, da, db } = L;
+  for (let i = L.ops - 1; i >= 0; i--) {
+    const c = code[i];
+    if (c === OP_GUARD || c === OP_TEST) continue;
+    const o = out[i], t = g[o];
+    if (t === 0) continue;
+    const pa = a[i], A = pa >= 0 ? v[pa] : K[-pa - 1], y = v[o];
+    if (c < 20) {
+      if (pa < 0) continue;
+      switch (c) {
+        case 1:
+          g[pa] += t * -1;
+          break;
+        case 2:
+          g[pa] += t * (A > 0 ? 1 : A < 0 ? -1 : 0);
+          break;
+        case 3:
+          g[pa] += t * y;
+          break;
+        case 4:
+          g[pa] += t * (1 / A);
+          break;
+        case 5:
+          g[pa] += t * (0.5 / y);
+          break;
+        case 6:
+          g[pa] += t * (2 * A);
+          break;
+        case 7:
+          g[pa] += t * Math.cos(A);
+          break;
+        case 8:
+          g[pa] += t * (-Math.sin(A));
+          break;
+        case 9:
+          g[pa] += t * (1 - y * y);
+          break;
+        default: {
+          const d = d1[x[i]];
+          if (d !== null) g[pa] += t * d(A, y);
+        }
+      }
+      continue;
+    }
+    const pb = b[i], B = pb >= 0 ? v[pb] : K[-pb - 1];
+    switch (c) {
+      case 20:
+        if (pa >= 0) g[pa] += t;
+        if (pb >= 0) g[pb] += t;
+        break;
+      case 21:
+        if (pa >= 0) g[pa] += t;
+        if (pb >= 0) g[pb] -= t;
+        break;
+      case 22:
+        if (pa >= 0) g[pa] += t * B;
+        if (pb >= 0) g[pb] += t * A;
+        break;
+      case 23:
+        if (pa >= 0) g[pa] += t * (1 / B);
+        if (pb >= 0) g[pb] += t * (-y / B);
+        break;
+      default:
+        if (pa >= 0) g[pa] += t * da[x[i]](A, B, y);
+        if (pb >= 0) g[pb] += t * db[x[i]](A, B, y);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A lowered trace as a replay engine: `js` (generated code) or `ops` (the opcode loop).
+ *
+ * @example
+ * ```ts
+ * const L = lowerScalar(recorded);
+ * if (L !== null) scalarEngine(L, "js").valueAndGrad([0.5, 2]);
+ * ```
+ */
+export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTrace {
+  const v = new Float64Array(L.slots), g = new Float64Array(L.slots);
+  const gen = engine === "js" ? generate(L) : null;
+  const load = (theta: readonly ParamValue[]) => {
+    for (let i = 0; i < L.params; i++) {
+      const p = theta[i];
+      v[i] = typeof p === "number" ? p : p.data[0];
+    }
+  };
+  const runForward = (): boolean => {
+    if (gen === null) return forwardLoop(L, v);
+    for (const f of gen.forward) if (!f(v, L.K, L.f1, L.f2, L.tf)) return false;
+    return true;
+  };
+  const resultValue = () => (L.result >= 0 ? v[L.result] : L.K[-L.result - 1]);
+  return {
+    engine,
+    size: L.ops,
+    valueAndGrad(theta): StagedResult | null {
+      load(theta);
+      if (!runForward()) return null;
+      const value = resultValue();
+      g.fill(0);
+      if (L.result >= 0) {
+        g[L.result] = 1;
+        if (gen === null) reverseLoop(L, v, g);
+        else for (const r of gen.reverse) r(v, g, L.K, L.d1, L.da, L.db);
+      }
+      const grad = theta.map((p, i): ParamValue =>
+        typeof p === "number" ? g[i] : { shape: [], data: Float64Array.of(g[i]) }
+      );
+      return { value, grad, aux: null };
+    },
+    forward(theta) {
+      load(theta);
+      if (!runForward()) return null;
+      return { value: resultValue(), aux: null };
+    },
+  };
+}
