@@ -188,8 +188,12 @@ export function sensitivity(k: Constant): number {
 
 /** True when the constant's ~95% interval (±2 SE) includes zero. */
 export function insignificant(k: Constant): boolean {
-  const r = k.report;
-  return r !== null && r.se !== null && Number.isFinite(r.value) && !(Math.abs(r.value) > 2 * r.se);
+  return k.report !== null && errorBarIncludesZero(k.report);
+}
+
+/** True when a fitted constant's ±2 SE interval includes zero: a candidate for deletion. */
+export function errorBarIncludesZero(r: ConstantReport): boolean {
+  return r.se !== null && Number.isFinite(r.value) && !(Math.abs(r.value) > 2 * r.se);
 }
 
 function isPrefix(p: Path, q: Path): boolean {
