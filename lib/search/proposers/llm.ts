@@ -146,7 +146,7 @@ export function llmProposer(options: LlmOptions): LlmProposer {
         apiKey: settings.apiKey,
         baseURL: settings.baseURL,
         maxRetries: 0, // retries are ours (below), so that timeouts and Retry-After are handled alike
-        timeout: settings.timeoutMs,
+        timeout: 2 * settings.timeoutMs, // a safety net only: our deadline (attemptOnce) comes first
       })
     );
   const propose = async (context: ProposalContext): Promise<Proposal | { error: string }> => {
@@ -302,7 +302,7 @@ async function attemptOnce(client: OpenAI, prompt: Prompt, seed: number, s: Sett
         seed,
         ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
       },
-      { signal: controller.signal, maxRetries: 0, timeout: s.timeoutMs },
+      { signal: controller.signal },
     );
     request.catch(() => {}); // when the deadline wins the race, the request's own rejection is expected
     const completion = await Promise.race([request, aborted]);
