@@ -8,7 +8,7 @@
  * replies (diff application, fenced blocks).
  */
 import assert from "node:assert/strict";
-import { Hono } from "npm:hono@4.13.19";
+import { Hono } from "./helpers/deps.ts";
 import { DmciError } from "../lib/errors.ts";
 import { read } from "../lib/read/reader.ts";
 import { languageReference } from "../lib/reference.ts";
