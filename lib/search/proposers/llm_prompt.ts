@@ -8,7 +8,7 @@
  */
 import { languageReference } from "../../reference.ts";
 import type { ConstantReport, ProposalContext, ScoredProgram } from "../types.ts";
-import { errorBarIncludesZero } from "./edits.ts";
+import { insignificant, sensitivity } from "./edits.ts";
 
 /** How much the prompt shows. */
 export interface PromptOptions {
@@ -155,7 +155,7 @@ function answerSection(): string {
     "",
     "Constants whose ±2 SE interval includes zero (marked 'delete?') contribute nothing measurable:",
     "removing them usually helps. A large validation gradient means that part of the program is where",
-    "the validation error comes from.",
+    "the validation error comes from (the row marked 'largest gradient × SE').",
   ].join("\n");
 }
 
@@ -165,11 +165,20 @@ function describeScore(p: ScoredProgram): string {
   return p.score === null ? `not scored; ${size}` : `score ${num(p.score)}; ${size}`;
 }
 
-/** The table of fitted constants: value, SE, validation gradient, deletion flag. */
+/**
+ * The table of fitted constants: value, SE, validation gradient, and notes: deletion candidates,
+ * and the constant where the validation loss is most sensitive (edits.ts's measure, as the mutator's).
+ */
 function constantsBlock(constants: readonly ConstantReport[]): string[] {
   if (constants.length === 0) return [];
-  const rows = constants.map((k) => {
-    const flag = errorBarIncludesZero(k) ? "delete? (±2 SE includes 0)" : "";
+  const impact = constants.map((k) => sensitivity({ report: k }));
+  const most = impact.indexOf(Math.max(...impact));
+  const rows = constants.map((k, i) => {
+    const notes = [
+      ...(insignificant({ report: k }) ? ["delete? (±2 SE includes 0)"] : []),
+      ...(i === most && impact[i] > 0 ? ["largest gradient × SE"] : []),
+    ];
+    const flag = notes.join("; ");
     return `| ${k.name} | ${num(k.value)} | ${optional(k.se)} | ${optional(k.validationGrad)} | ${flag} |`;
   });
   return [
