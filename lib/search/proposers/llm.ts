@@ -299,7 +299,7 @@ async function attemptOnce(client: OpenAI, prompt: Prompt, seed: number, s: Sett
         model: s.model,
         messages: [{ role: "system", content: prompt.system }, { role: "user", content: prompt.user }],
         temperature: s.temperature,
-        seed,
+        ...(Number.isSafeInteger(seed) ? { seed } : {}), // servers that sample with seeds then repeat themselves
         ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
       },
       { signal: controller.signal },

@@ -183,7 +183,7 @@ function constantsBlock(constants: readonly ConstantReport[]): string[] {
   });
   return [
     "",
-    "Fitted constants:",
+    "Fitted constants (a constant without a name is given by the line:col of its literal):",
     "",
     "| constant | fitted value | standard error | d(validation loss)/d(constant) | note |",
     "| --- | --- | --- | --- | --- |",
