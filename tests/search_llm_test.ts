@@ -15,7 +15,13 @@ import { languageReference } from "../lib/reference.ts";
 import { PRIMITIVE_BY_NAME } from "../lib/primitives.ts";
 import { type CallRecord, llmOptionsFromEnv, llmProposer, retryAfter } from "../lib/search/proposers/llm.ts";
 import { buildPrompt, REQUEST_ERROR_PREFIX } from "../lib/search/proposers/llm_prompt.ts";
-import { applyDiff, diffBlocks, programBlock, readReply } from "../lib/search/proposers/llm_reply.ts";
+import {
+  applyDiff,
+  diffBlocks,
+  programBlock,
+  readReply,
+  withoutThinking,
+} from "../lib/search/proposers/llm_reply.ts";
 import { makeProposer, PROPOSER_NAMES } from "../lib/search/proposers/mod.ts";
 import { countNodes } from "../lib/search/proposers/tree.ts";
 import type { ProposalContext, ScoredProgram, TaskInfo } from "../lib/search/types.ts";
@@ -484,6 +490,22 @@ Deno.test("rewrites: the last scheme block, else an untagged one, else a bare pr
     text: "(* 2.0 t)\n",
     edit: "llm rewrite",
   });
+  // a reasoning model's <think> drafts are not the answer; reply lines keep their numbers
+  const thinking =
+    "<think>\nmaybe\n```scheme\n(* 9.0 t)\n```\n</think>\n<<<<<<< SEARCH\n(g t)\n=======\n>>>>>>> REPLACE";
+  assert.equal(withoutThinking(thinking).split("\n").length, thinking.split("\n").length);
+  assert.match(
+    (readReply(thinking, PARENT_TEXT, TASK) as { error: string }).error,
+    /^reply:7:1: .*not in the parent/,
+  );
+  assert.deepEqual(readReply("<think>\n(* 9.0 t)\n</think>\n(* 2.0 t)", PARENT_TEXT, TASK), {
+    text: "(* 2.0 t)\n",
+    edit: "llm rewrite",
+  });
+  assert.match(
+    (readReply("<think>\n```scheme\n(* 9.0 t)\n```", PARENT_TEXT, TASK) as { error: string }).error,
+    /neither/,
+  );
   // no program at all, or the parent unchanged
   assert.match(
     (readReply("No idea.", PARENT_TEXT, TASK) as { error: string }).error,

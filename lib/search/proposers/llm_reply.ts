@@ -1,7 +1,7 @@
 /**
  * Reading an LLM's reply into a candidate program: SEARCH/REPLACE blocks applied to the parent
  * text as shown in the prompt, or else a full rewrite in a fenced ```scheme block (or a bare
- * program). The result passes the proposers' checks (wellformed.ts: the reader, unbound names,
+ * program); `<think>` sections are skipped. The result passes the proposers' checks (wellformed.ts: the reader, unbound names,
  * arity, size). Every failure is an error value whose message names the place: a reply line for
  * a block that is malformed or does not apply, the reader's `line:col` in the candidate for a
  * program that does not read or check, each with the offending line quoted.
@@ -51,7 +51,7 @@ export function readReply(
 ): ReadReply | { error: string } {
   let made: ReadReply;
   try {
-    made = programOf(reply.replace(/\r\n?/g, "\n"), base.replace(/\r\n?/g, "\n"));
+    made = programOf(withoutThinking(reply.replace(/\r\n?/g, "\n")), base.replace(/\r\n?/g, "\n"));
   } catch (e) {
     return { error: describeError(e) + quote(reply, e) };
   }
@@ -64,6 +64,14 @@ export function readReply(
     return { error: describeError(e) + quote(made.text, e) };
   }
   return made;
+}
+
+/**
+ * The reply without the `<think>…</think>` sections some reasoning models put in their content
+ * (their drafts are not the answer), each replaced by as many newlines so reply lines keep their numbers.
+ */
+export function withoutThinking(reply: string): string {
+  return reply.replace(/<think>[\s\S]*?(<\/think>|$)/g, (m) => "\n".repeat(m.split("\n").length - 1));
 }
 
 /** The candidate text of a reply: its diff applied, else its program block. Throws located errors. */
