@@ -422,7 +422,7 @@ Deno.test("prompt: task, filtered reference, parent with fitted constants, SE, g
   assert.ok(u.includes("### #3 (score 0.0456; complexity"));
   assert.ok(u.includes("rejected at quick-fit: limit error: fuel exhausted"));
   // own errors with line:col and the failed text, numbered; request errors left out
-  assert.ok(u.includes("1. candidate.scm:1:15: unexpected ')'"));
+  assert.ok(u.includes("1. The error:\n\n```text\ncandidate.scm:1:15: unexpected ')'"));
   assert.ok(u.includes("1 | (* a (exp t)))"));
   assert.ok(!u.includes("HTTP 500"));
   // the answer format

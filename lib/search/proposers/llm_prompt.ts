@@ -71,7 +71,7 @@ export function buildPrompt(context: ProposalContext, options: PromptOptions = {
     parentSection(context.parent),
     inspirationsSection(context, options.inspirations ?? 4),
     errorsSection(context, options.recentErrors ?? 3, options.errorLines ?? 30),
-    answerSection(),
+    answerSection(context.task.inputs[0] ?? "x"),
   ];
   return { system: SYSTEM, user: sections.filter((s) => s !== "").join("\n\n") + "\n" };
 }
@@ -126,13 +126,13 @@ function errorsSection(context: ProposalContext, limit: number, maxLines: number
   if (errors.length === 0) return "";
   const out = ["## Your recent answers that failed (do not repeat these mistakes)"];
   errors.forEach((e, i) => {
-    out.push("", `${i + 1}. ${e.message}`);
-    if (e.text.trim() !== "") out.push("", numbered(e.text, maxLines));
+    out.push("", `${i + 1}. The error:`, "", "```text", e.message.trimEnd(), "```");
+    if (e.text.trim() !== "") out.push("", "The text it is about:", "", numbered(e.text, maxLines));
   });
   return out.join("\n");
 }
 
-function answerSection(): string {
+function answerSection(input: string): string {
   return [
     "## Answer format",
     "",
@@ -141,16 +141,16 @@ function answerSection(): string {
     "",
     "```scheme",
     "(define k 0.5)",
-    "(* k x)",
+    `(* k ${input})`,
     "```",
     "",
     "OR one or more SEARCH/REPLACE blocks that edit the parent program exactly as shown above",
     "(the SEARCH text must match a unique part of it, whole lines, including indentation):",
     "",
     DIFF_MARKERS.search,
-    "(* k x)",
+    `(* k ${input})`,
     DIFF_MARKERS.divider,
-    "(* k (exp (- (* 0.1 x))))",
+    `(* k (exp (- (* 0.1 ${input}))))`,
     DIFF_MARKERS.replace,
     "",
     "Constants whose ±2 SE interval includes zero (marked 'delete?') contribute nothing measurable:",
