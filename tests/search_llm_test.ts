@@ -250,7 +250,7 @@ Deno.test("llm proposer: rewrites, diffs, malformed replies, endless bodies, 429
       const out = await proposer.propose(context(100 + i, recent));
       if ("error" in out) {
         outcomes.push(out.error);
-        recent.push({ text: "", message: out.error });
+        recent.push({ text: "", message: `propose: ${out.error}` }); // as the search's controller records it
       } else {
         assert.equal(out.proposer, "llm");
         outcomes.push({ edit: out.edit, text: out.text });
@@ -403,6 +403,7 @@ Deno.test("prompt: task, filtered reference, parent with fitted constants, SE, g
   const p = buildPrompt(context(1, [
     { text: "(* a (exp t)))\n", message: "candidate.scm:1:15: unexpected ')' with no '(' open" },
     { text: "", message: `${REQUEST_ERROR_PREFIX}: HTTP 500: scripted 500` },
+    { text: "", message: `propose: ${REQUEST_ERROR_PREFIX}: HTTP 429: slow down` },
   ]));
   const u = p.user;
   // the task
@@ -424,7 +425,10 @@ Deno.test("prompt: task, filtered reference, parent with fitted constants, SE, g
   // own errors with line:col and the failed text, numbered; request errors left out
   assert.ok(u.includes("1. The error:\n\n```text\ncandidate.scm:1:15: unexpected ')'"));
   assert.ok(u.includes("1 | (* a (exp t)))"));
-  assert.ok(!u.includes("HTTP 500"));
+  assert.ok(
+    !u.includes("HTTP 500") && !u.includes("HTTP 429"),
+    "request errors are not shown, prefixed or not",
+  );
   // the answer format
   assert.ok(u.includes("```scheme") && u.includes("<<<<<<< SEARCH") && u.includes(">>>>>>> REPLACE"));
 });

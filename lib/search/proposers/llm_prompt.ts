@@ -120,9 +120,9 @@ function inspirationsSection(context: ProposalContext, limit: number): string {
 }
 
 function errorsSection(context: ProposalContext, limit: number, maxLines: number): string {
-  const errors = context.recentErrors.filter((e) => !e.message.startsWith(REQUEST_ERROR_PREFIX)).slice(
-    -limit,
-  );
+  // a controller may prefix messages with the stage (`propose: …`), so look for the marker anywhere
+  const shown = context.recentErrors.filter((e) => !e.message.includes(`${REQUEST_ERROR_PREFIX}:`));
+  const errors = shown.slice(-limit);
   if (errors.length === 0) return "";
   const out = ["## Your recent answers that failed (do not repeat these mistakes)"];
   errors.forEach((e, i) => {
