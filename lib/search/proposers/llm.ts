@@ -181,7 +181,10 @@ type Settings =
 
 function validated(options: LlmOptions): Settings {
   if (!options.model) {
-    throw new DmciError("spec", `the llm proposer needs a model (--llm-model or ${LLM_ENV.model})`);
+    throw new DmciError(
+      "spec",
+      `the llm proposer needs a model: set ${LLM_ENV.model} (e.g. gpt-4o-mini, qwen2.5-coder)`,
+    );
   }
   if (!options.apiKey && !options.baseURL) {
     throw new DmciError(
