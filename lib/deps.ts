@@ -41,3 +41,19 @@ export { z } from "npm:zod@4.6.7";
 
 /** csv-parse's synchronous parser and its error type, for data tables (lib/fit/data.ts). */
 export { CsvError, parse as parseCsv } from "npm:csv-parse@7.0.3/sync";
+
+/** p-limit: bounded concurrency (the `llm` proposer's requests in flight). */
+export { default as pLimit } from "npm:p-limit@7.3.3";
+
+/** The official OpenAI client's type (the `llm` proposer speaks to any OpenAI-compatible endpoint). */
+export type { default as OpenAI } from "npm:openai@7.55.0";
+
+/**
+ * Loads the official OpenAI client on demand, so that searches with the offline proposer never
+ * pay for loading it.
+ */
+export function loadOpenAI(): Promise<typeof import("npm:openai@7.55.0")> {
+  // A full specifier, as above.
+  // deno-lint-ignore no-import-prefix
+  return import("npm:openai@7.55.0");
+}

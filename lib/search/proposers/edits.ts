@@ -179,7 +179,7 @@ function chooseSite(c: EditContext, filter: (s: Site) => boolean = () => true): 
 }
 
 /** |∂(validation loss)/∂k| times the constant's scale (its SE, else its magnitude). */
-export function sensitivity(k: Constant): number {
+export function sensitivity(k: Pick<Constant, "report">): number {
   const r = k.report;
   if (!r || r.validationGrad === null) return 0;
   const scale = r.se !== null && Number.isFinite(r.se) && r.se > 0 ? r.se : Math.max(Math.abs(r.value), 1e-6);
@@ -187,7 +187,7 @@ export function sensitivity(k: Constant): number {
 }
 
 /** True when the constant's ~95% interval (±2 SE) includes zero. */
-export function insignificant(k: Constant): boolean {
+export function insignificant(k: Pick<Constant, "report">): boolean {
   const r = k.report;
   return r !== null && r.se !== null && Number.isFinite(r.value) && !(Math.abs(r.value) > 2 * r.se);
 }

@@ -1,17 +1,20 @@
 /**
- * The proposers by name, for the search's CLI: `mutate` (offline, the default) and, once
- * built, `llm`. Wiring only: each proposer lives in its own module.
+ * The proposers by name, for the search's CLI: `mutate` (offline, the default) and `llm`
+ * (any OpenAI-compatible endpoint). Wiring only: each proposer lives in its own module.
  */
 import { DmciError } from "../../errors.ts";
 import type { Proposer } from "../types.ts";
 import { type MutateOptions, mutateProposer } from "./mutate.ts";
+import { type LlmOptions, llmOptionsFromEnv, llmProposer } from "./llm.ts";
 
 /** Names `makeProposer` accepts. */
-export const PROPOSER_NAMES = ["mutate"] as const;
+export const PROPOSER_NAMES = ["mutate", "llm"] as const;
 
 /** Options of every proposer, by proposer. */
 export interface ProposerOptions {
   readonly mutate?: MutateOptions;
+  /** Over the `DMCI_LLM_*` environment variables (`llmOptionsFromEnv`), which fill what is unset. */
+  readonly llm?: LlmOptions;
 }
 
 /**
@@ -26,6 +29,8 @@ export function makeProposer(name: string, options: ProposerOptions = {}): Propo
   switch (name) {
     case "mutate":
       return mutateProposer(options.mutate);
+    case "llm":
+      return llmProposer({ ...llmOptionsFromEnv(), ...defined(options.llm ?? {}) });
     default:
       throw new DmciError(
         "spec",
@@ -34,5 +39,12 @@ export function makeProposer(name: string, options: ProposerOptions = {}): Propo
   }
 }
 
+/** The options that are set (a flag left undefined does not hide its environment variable). */
+function defined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export { mutateOnce, mutateProposer } from "./mutate.ts";
 export type { MutateOptions } from "./mutate.ts";
+export { llmOptionsFromEnv, llmProposer } from "./llm.ts";
+export type { CallRecord, LlmOptions, LlmProposer } from "./llm.ts";
