@@ -7,7 +7,7 @@
  */
 import { DmciError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
-import type { Runtime } from "../compile/runtime.ts";
+import type { Limits, Runtime } from "../compile/runtime.ts";
 import { interpret } from "../dmci.ts";
 import { execute, type Inputs, type Program, runtimeFor } from "../program.ts";
 import type { Table } from "./data.ts";
@@ -53,6 +53,8 @@ export interface FitProblem {
   readonly withSigma: boolean;
   /** Length of u: free parameters, and σ. */
   readonly nu: number;
+  /** Limits of each run of the program (default: DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
 }
 
 /**
@@ -71,6 +73,7 @@ export function fitProblem(o: {
   readonly spec: ModelSpec;
   readonly mode?: "interpreted" | "direct";
   readonly runtime?: Runtime;
+  readonly limits?: Partial<Limits>;
 }): FitProblem {
   const params = fitParams(o.spec, o.program.params);
   const free = params.map((p, i) => (p.fixed ? -1 : i)).filter((i) => i >= 0);
@@ -93,6 +96,7 @@ export function fitProblem(o: {
     free,
     withSigma,
     nu: free.length + (withSigma ? 1 : 0),
+    ...(o.limits ? { limits: o.limits } : {}),
   };
 }
 
@@ -198,6 +202,6 @@ export function columnsOf(
  */
 export function runModel(p: FitProblem, ps: readonly unknown[], inputs: Inputs): unknown {
   return p.mode === "direct"
-    ? execute(p.program, p.runtime, ps, undefined, inputs)
-    : interpret(p.program, p.runtime, ps, { inputs });
+    ? execute(p.program, p.runtime, ps, p.limits, inputs)
+    : interpret(p.program, p.runtime, ps, { inputs, limits: p.limits });
 }
