@@ -72,6 +72,18 @@ async function fixtureSpec(name: string, names: readonly string[]): Promise<Load
   );
 }
 
+/** `specFromData` for the body's `spec`, its errors' paths made paths of the body (`$.spec.name`). */
+function specFromBody(raw: unknown): LoadedSpec {
+  try {
+    return specFromData(raw, "$.spec");
+  } catch (e) {
+    if (e instanceof DmciError && e.message.startsWith("$.spec: $")) {
+      throw new DmciError(e.kind, "$.spec" + e.message.slice("$.spec: $".length), e.span);
+    }
+    throw e;
+  }
+}
+
 /** An inline spec; its data inline columns or the body's CSV text, never a file. */
 function inlineSpec(raw: Record<string, unknown>, csv: string | undefined): LoadedSpec {
   const data = raw.data as Record<string, unknown> | undefined;
@@ -82,7 +94,7 @@ function inlineSpec(raw: Record<string, unknown>, csv: string | undefined): Load
     );
   }
   if (csv === undefined) {
-    const loaded = specFromData(raw, "$.spec");
+    const loaded = specFromBody(raw);
     const { columns, missing } = loaded.spec.data;
     return withColumns(loaded, tableFromColumns(columns!, neededColumns(loaded.spec), missing));
   }
@@ -91,7 +103,7 @@ function inlineSpec(raw: Record<string, unknown>, csv: string | undefined): Load
   }
   // Validate the spec with a placeholder table, then load the needed columns from the CSV text.
   const missing = (data as { missing?: unknown } | undefined)?.missing;
-  const probe = specFromData(
+  const probe = specFromBody(
     { ...raw, data: { columns: { _: [0] }, ...(missing ? { missing } : {}) } },
     "$.spec",
   );

@@ -5,7 +5,7 @@
  */
 /// <reference lib="deno.worker" />
 import { DmciError, formatSpan } from "../errors.ts";
-import { fitSpec } from "../fit/fit.ts";
+import { type FitProgress, fitSpec } from "../fit/fit.ts";
 import { loadProgram, valueAndGrad } from "../program.ts";
 import { interpretedValueAndGrad } from "../dmci.ts";
 import { backendByName } from "../backend/select.ts";
@@ -25,19 +25,26 @@ export function errorRecord(e: unknown): FitErrorRecord {
   return { kind: "internal", message: e instanceof Error ? e.message : String(e), place: null };
 }
 
+function progressReport(p: FitProgress): WorkerReport {
+  return { type: "progress", progress: { ...p, loss: Number.isFinite(p.loss) ? p.loss : null } };
+}
+
 async function runFit(m: Extract<JobMessage, { kind: "fit" }>): Promise<void> {
   const { loaded, limits } = m.request;
   let last = 0;
+  let latest: FitProgress | undefined;
   const result = await fitSpec(loaded, {
     limits: { fuel: limits.fuel },
     maxTensorSize: limits.maxTensorSize,
     onProgress: (p) => {
+      latest = p;
       const now = performance.now();
       if (now - last < 100) return;
       last = now;
-      report({ type: "progress", progress: { ...p, loss: Number.isFinite(p.loss) ? p.loss : null } });
+      report(progressReport(p));
     },
   });
+  if (latest) report(progressReport(latest));
   const { svg, ...json } = result;
   report({ type: "done", result: { ...json, files: [] }, svg });
 }
