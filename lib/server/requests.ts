@@ -103,10 +103,7 @@ function inlineSpec(raw: Record<string, unknown>, csv: string | undefined): Load
   }
   // Validate the spec with a placeholder table, then load the needed columns from the CSV text.
   const missing = (data as { missing?: unknown } | undefined)?.missing;
-  const probe = specFromBody(
-    { ...raw, data: { columns: { _: [0] }, ...(missing ? { missing } : {}) } },
-    "$.spec",
-  );
+  const probe = specFromBody({ ...raw, data: { columns: { _: [0] }, ...(missing ? { missing } : {}) } });
   const table = tableFromCsv(csv, "$.csv", neededColumns(probe.spec), probe.spec.data.missing);
   return withColumns(probe, table);
 }
