@@ -93,18 +93,48 @@ export function configFromEnv(env: (name: string) => string | undefined): Server
   };
 }
 
+/** The environment variables the server reads (DMCI_* and those of the default data directory). */
+export const SERVER_ENV = [
+  ...ENV_VARS.map(([name]) => name),
+  "HOME",
+  "USERPROFILE",
+  "XDG_DATA_HOME",
+  "LOCALAPPDATA",
+];
+
+/**
+ * The Deno flags the server runs with: the narrowest that work. `deno task serve` spells them
+ * out for the default data directory (tests/server_test.ts checks that the two agree).
+ *
+ * @example
+ * ```ts
+ * serveFlags("/var/lib/dmci", "127.0.0.1"); // ["--unstable-worker-options", "--allow-net=127.0.0.1", …]
+ * ```
+ */
+export function serveFlags(dataDir: string, host = "127.0.0.1"): string[] {
+  return [
+    "--unstable-worker-options",
+    `--allow-net=${host}`,
+    `--allow-env=${SERVER_ENV.join(",")}`,
+    `--allow-read=fixtures,lib,${dataDir}`,
+    `--allow-write=${dataDir}`,
+  ];
+}
+
 /** The permissions `deno task serve` runs with, and why each is needed. */
-export const SERVE_PERMISSIONS = `permissions (deno task serve):
-  --unstable-worker-options     jobs run in Web Workers started with { permissions: "none" }
-  --allow-net=127.0.0.1         listen on the loopback address (widen it with DMCI_HOST)
-  --allow-env                   the DMCI_* variables and HOME / XDG_DATA_HOME for the data directory
-  --allow-read                  the bundled fixtures and the data directory (node:sqlite)
-  --allow-write                 the data directory (fits.sqlite and its WAL)
+export const SERVE_PERMISSIONS = `permissions (deno task serve; run from the repository root):
+  --unstable-worker-options      jobs run in Web Workers started with { permissions: "none" }
+  --allow-net=127.0.0.1          listen on the loopback address (with DMCI_HOST, give that host)
+  --allow-env=DMCI_*,HOME,…      the variables above, and HOME / XDG_DATA_HOME for the data directory
+  --allow-read=fixtures,lib,DIR  bundled fixture specs, the workers' modules, the data directory
+  --allow-write=DIR              the data directory (fits.sqlite and its WAL)
+  DIR is $HOME/.local/share/dmci in the task; with another DMCI_DATA_DIR (or DMCI_HOST) use
+  'deno run -A cli.ts serve', which starts server.ts with exactly these flags for that directory.
   The workers get none of these: no file, network, environment or subprocess access.`;
 
 /** Usage of `serve`. */
 export const SERVE_USAGE = `usage: deno task serve         (= deno run <permissions below> server.ts)
-       deno run -A --unstable-worker-options cli.ts serve
+       deno run -A cli.ts serve  (starts server.ts with the permissions below for DMCI_DATA_DIR)
 
 The fit server: clients post a spec with its data and get the fit back, with live progress.
 
