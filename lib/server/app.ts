@@ -5,7 +5,16 @@
  */
 import { DmciError, formatSpan } from "../errors.ts";
 import { formatPath } from "../fit/spec.ts";
-import { cors, createRoute, OpenAPIHono, secureHeaders, streamSSE, swaggerUI, z } from "./deps.ts";
+import {
+  cors,
+  createRoute,
+  HTTPException,
+  OpenAPIHono,
+  secureHeaders,
+  streamSSE,
+  swaggerUI,
+  z,
+} from "./deps.ts";
 import type { ServerConfig } from "./config.ts";
 import { type FitRecord, type FitStore, isFinal } from "./store.ts";
 import { EvalFailed, QueueFull, type Runner } from "./runner.ts";
@@ -178,8 +187,12 @@ export function makeApp(parts: AppParts): OpenAPIHono {
   app.use("/v1/*", limitBody(config.bodyLimit));
 
   app.onError((e, c) => {
-    if (e instanceof SyntaxError) {
-      return c.json(errorBody("spec", `$: the body is not valid JSON (${e.message})`), 400);
+    // Hono's own errors (a malformed JSON body: 400), duck-typed: the validator's copy of the
+    // class may not be the one this module imports.
+    const status = e instanceof HTTPException || "getResponse" in e ? (e as HTTPException).status : 500;
+    if (status < 500) {
+      const message = status === 400 ? `$: the body is not valid JSON (${e.message})` : e.message;
+      return c.json(errorBody("spec", message), status);
     }
     console.error(
       JSON.stringify({ time: new Date().toISOString(), msg: "internal error", error: String(e) }),

@@ -135,7 +135,7 @@ export function dashboard(fixtures: readonly string[]) {
           <label>
             bundled spec{" "}
             <select id="fixture" name="fixture">
-              {fixtures.map((f) => <option value={f}>{f}</option>)}
+              {fixtures.map((f) => <option key={f} value={f}>{f}</option>)}
             </select>
           </label>
           <button type="submit">fit</button>

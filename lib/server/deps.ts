@@ -4,6 +4,7 @@
  */
 export { Hono } from "npm:hono@4.13.19";
 export type { Context, MiddlewareHandler } from "npm:hono@4.13.19";
+export { HTTPException } from "npm:hono@4.13.19/http-exception";
 export { streamSSE } from "npm:hono@4.13.19/streaming";
 export { bodyLimit } from "npm:hono@4.13.19/body-limit";
 export { cors } from "npm:hono@4.13.19/cors";
