@@ -110,7 +110,7 @@ $("#submit").onsubmit = async (e) => {
 };
 $("#token").value = token();
 $("#token").onchange = () => { sessionStorage.setItem("dmci-token", $("#token").value); refresh(); };
-refresh(); setInterval(refresh, 2000);
+refresh(); setInterval(refresh, 1000);
 `;
 
 /**
