@@ -1,7 +1,8 @@
 /**
  * The job runner: a bounded queue of fits in front of a bounded number of Web Workers, each
- * started with no permissions (no file, network, env or run access) and terminated at its
- * wall-time limit, on cancel, or when it is done. Fuel and tensor-size limits travel with the job
+ * started with no permissions (no file, network, env or run access), running one job at a time,
+ * and terminated at its job's wall-time limit or on cancel (a worker whose job ended normally is
+ * kept for the next job, which saves loading the library again). Fuel and tensor-size limits travel with the job
  * (lib/server/worker.ts applies them). Every state change goes to the store first, then to the
  * job's listeners (the SSE streams).
  */
@@ -57,6 +58,8 @@ interface Running {
 export class Runner {
   private readonly pending: string[] = [];
   private readonly running = new Map<string, Running>();
+  /** Workers whose last job ended normally, kept for the next job (their modules are loaded). */
+  private readonly idle: Worker[] = [];
   private readonly listeners = new Map<string, Set<() => void>>();
   private evaluating = 0;
   /** Mean wall time of recent jobs, seconds (for Retry-After). */
@@ -153,17 +156,25 @@ export class Runner {
   close(): void {
     this.closed = true;
     for (const id of [...this.running.keys()]) this.release(id);
+    for (const worker of this.idle.splice(0)) worker.terminate();
   }
 
   private emit(id: string): void {
     for (const listener of this.listeners.get(id) ?? []) listener();
   }
 
-  private release(id: string): void {
+  /**
+   * Frees the job's slot. Its worker is kept for the next job when the job ended normally
+   * (`reuse`), and terminated otherwise (cancel, time limit, crash, shutdown).
+   */
+  private release(id: string, reuse = false): void {
     const r = this.running.get(id);
     if (!r) return;
     clearTimeout(r.timer);
-    r.worker.terminate();
+    if (reuse && !this.closed && this.idle.length < this.options.workers) {
+      r.worker.onmessage = r.worker.onerror = null;
+      this.idle.push(r.worker);
+    } else r.worker.terminate();
     this.running.delete(id);
     const seconds = (performance.now() - r.started) / 1000;
     this.meanSeconds = 0.8 * this.meanSeconds + 0.2 * seconds;
@@ -173,7 +184,6 @@ export class Runner {
   private pump(): void {
     while (!this.closed && this.running.size < this.options.workers && this.pending.length) {
       const id = this.pending.shift()!;
-      // A placeholder keeps the slot while the store is asked; `launch` replaces it.
       this.launch(id).catch((e) =>
         console.error(JSON.stringify({ msg: "job start failed", id, error: String(e) }))
       );
@@ -181,6 +191,7 @@ export class Runner {
   }
 
   private async launch(id: string): Promise<void> {
+    // A placeholder keeps the slot while the store is asked.
     const slot = { worker: { terminate() {} } as Worker, timer: undefined, started: performance.now() };
     this.running.set(id, slot);
     const request = await this.store.request(id);
@@ -191,7 +202,7 @@ export class Runner {
     }
     this.emit(id);
     const seconds = request.limits.seconds;
-    const worker = sandboxedWorker();
+    const worker = this.idle.pop() ?? sandboxedWorker();
     const timer = setTimeout(
       () => this.end(id, this.store.fail(id, limitError(seconds, "fit"))),
       seconds * 1000,
@@ -200,8 +211,8 @@ export class Runner {
     worker.onmessage = (e: MessageEvent<WorkerReport>) => {
       const m = e.data;
       if (m.type === "progress") this.store.progress(id, m.progress).then(() => this.emit(id));
-      else if (m.type === "done") this.end(id, this.store.finish(id, m.result, m.svg));
-      else if (m.type === "error") this.end(id, this.store.fail(id, m.error));
+      else if (m.type === "done") this.end(id, this.store.finish(id, m.result, m.svg), true);
+      else if (m.type === "error") this.end(id, this.store.fail(id, m.error), true);
     };
     worker.onerror = (e) => {
       e.preventDefault();
@@ -213,9 +224,9 @@ export class Runner {
     worker.postMessage({ kind: "fit", request } satisfies JobMessage);
   }
 
-  /** Stops the job's worker once `stored` (its final state) is written, then tells the listeners. */
-  private end(id: string, stored: Promise<void>): void {
-    this.release(id);
+  /** Frees the job's slot, and tells the listeners once `stored` (its final state) is written. */
+  private end(id: string, stored: Promise<void>, reuse = false): void {
+    this.release(id, reuse);
     stored.then(() => this.emit(id));
   }
 }
