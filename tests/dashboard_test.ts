@@ -77,6 +77,23 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
     });
     assert.ok(width > 100, `plot width ${width}`);
 
+    // Text from a fit is shown as text, never as HTML.
+    const evil = await client.submit({
+      spec: {
+        name: '<i id="injected">x</i>',
+        program: { text: "(define k 0.5) (* k t)" },
+        inputs: { t: "t" },
+        target: "y",
+        data: { columns: { t: [0, 1, 2], y: [0, 1, 2] } },
+        backend: "f64",
+      },
+    });
+    await client.wait(evil.id);
+    await page.waitForSelector(`#fit-${evil.id}[data-status="done"]`, { timeout: 20_000 });
+    assert.equal(await page.$("#injected"), null);
+    assert.equal(await page.textContent(`#fit-${evil.id} td:nth-child(2)`), '<i id="injected">x</i>');
+    await page.click(row);
+
     await Deno.mkdir(join(ROOT, "out"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "out", "dashboard.png"), fullPage: true });
   } finally {

@@ -30,6 +30,8 @@ const api = (path, init = {}) => fetch(path, { ...init, headers: { ...headers(),
 const fits = new Map(); const streams = new Set(); let selected = null;
 const fmt = (x) => x === null || x === undefined ? "—" : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(4) : x.toPrecision(6);
 const FINAL = ["done", "failed", "cancelled"];
+// Every text from a fit (names, messages) is escaped before it goes into HTML.
+const esc = (x) => String(x).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
 
 function row(f) {
   let tr = document.getElementById("fit-" + f.id);
@@ -40,9 +42,9 @@ function row(f) {
   }
   const p = f.progress;
   const prog = f.status === "running" && p ? '<progress max="' + p.steps + '" value="' + p.step + '"></progress> step ' + p.step + "/" + p.steps + " loss " + fmt(p.loss)
-    : f.status === "done" && f.result ? "loss " + fmt(f.result.train && f.result.train.loss) : f.error ? f.error.kind + ": " + f.error.message : "";
+    : f.status === "done" && f.result ? "loss " + fmt(f.result.train && f.result.train.loss) : f.error ? esc(f.error.kind + ": " + f.error.message) : "";
   tr.dataset.status = f.status;
-  tr.innerHTML = "<td><code>" + f.id.slice(0, 8) + "</code></td><td>" + f.name + '</td><td class="status status-' + f.status + '">' + f.status +
+  tr.innerHTML = "<td><code>" + f.id.slice(0, 8) + "</code></td><td>" + esc(f.name) + '</td><td class="status status-' + esc(f.status) + '">' + esc(f.status) +
     '</td><td class="progress"></td><td class="muted">' + new Date(f.created).toLocaleTimeString() + "</td>";
   tr.querySelector(".progress").innerHTML = prog;
   if (selected === f.id) tr.classList.add("selected");
@@ -88,14 +90,15 @@ async function detail() {
   if (!f) { d.innerHTML = ""; return; }
   d.dataset.id = f.id; d.dataset.status = f.status;
   if (f.status !== "done" || !f.result) {
-    d.innerHTML = "<h2>" + f.name + " <span class=status-" + f.status + ">" + f.status + "</span></h2>" + (f.error ? "<p>" + f.error.kind + " error" + (f.error.place ? " at " + f.error.place : "") + ": " + f.error.message + "</p>" : "");
+    d.innerHTML = "<h2>" + esc(f.name) + " <span class=status-" + esc(f.status) + ">" + esc(f.status) + "</span></h2>" +
+      (f.error ? "<p>" + esc(f.error.kind + " error" + (f.error.place ? " at " + f.error.place : "") + ": " + f.error.message) + "</p>" : "");
     return;
   }
   if (d.dataset.shown === f.id) return; d.dataset.shown = f.id;
   const r = f.result;
-  d.innerHTML = "<h2>" + f.name + ' <span class="status-done">done</span></h2><p class="muted">' + r.loss_kind + " on " + r.data.rows + " rows, " + r.mode + " on " + r.backend +
+  d.innerHTML = "<h2>" + esc(f.name) + ' <span class="status-done">done</span></h2><p class="muted">' + esc(r.loss_kind + " on " + r.data.rows + " rows, " + r.mode + " on " + r.backend) +
     ", " + r.timing.seconds_total.toFixed(2) + ' s</p><table id="params"><thead><tr><th>parameter</th><th>value</th><th>std. error</th><th>transform</th></tr></thead><tbody>' +
-    r.params.map((p) => "<tr><td>" + p.name + "</td><td>" + fmt(p.value) + "</td><td>" + fmt(p.se) + "</td><td>" + (p.fixed ? "fixed" : p.transform) + "</td></tr>").join("") +
+    r.params.map((p) => "<tr><td>" + esc(p.name) + "</td><td>" + fmt(p.value) + "</td><td>" + fmt(p.se) + "</td><td>" + esc(p.fixed ? "fixed" : p.transform) + "</td></tr>").join("") +
     '</tbody></table><div id="plot" class="muted">plot loading…</div>';
   const svg = await api("/v1/fits/" + f.id + "/plot.svg");
   $("#plot").innerHTML = svg.ok ? '<img alt="data and fit" src="' + URL.createObjectURL(new Blob([await svg.text()], { type: "image/svg+xml" })) + '">' : "no plot";

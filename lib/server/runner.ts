@@ -200,6 +200,7 @@ export class Runner {
       this.pump();
       return;
     }
+    if (this.running.get(id) !== slot) return; // cancelled while the store was asked
     this.emit(id);
     const seconds = request.limits.seconds;
     const worker = this.idle.pop() ?? sandboxedWorker();
