@@ -50,6 +50,8 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
     const row = `#fit-${id}`;
     await page.waitForSelector(row, { timeout: 10_000 });
     await page.waitForSelector(`${row} progress`, { timeout: 30_000 });
+    await Deno.mkdir(join(ROOT, "out"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "out", "dashboard_running.png"), fullPage: true });
     const step = Number(await page.getAttribute(`${row} progress`, "value"));
     assert.ok(step >= 0 && step <= 200);
     await page.waitForSelector(`${row}[data-status="done"]`, { timeout: 60_000 });
@@ -92,9 +94,17 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
     await page.waitForSelector(`#fit-${evil.id}[data-status="done"]`, { timeout: 20_000 });
     assert.equal(await page.$("#injected"), null);
     assert.equal(await page.textContent(`#fit-${evil.id} td:nth-child(2)`), '<i id="injected">x</i>');
-    await page.click(row);
 
-    await Deno.mkdir(join(ROOT, "out"), { recursive: true });
+    // The page's own form submits a bundled spec.
+    await page.selectOption("#fixture", "exponential_decay");
+    await page.click("#submit button");
+    await page.locator("#message", { hasText: /^queued / }).waitFor({ timeout: 10_000 });
+    const formId = (await page.textContent("#message"))!.slice("queued ".length);
+    await page.waitForSelector(`#fit-${formId}[data-status="done"]`, { timeout: 30_000 });
+    assert.equal((await client.get(formId)).name, "exponential_decay");
+    await page.click(row);
+    await page.waitForSelector("#plot img");
+
     await page.screenshot({ path: join(ROOT, "out", "dashboard.png"), fullPage: true });
   } finally {
     await browser.close();
