@@ -41,7 +41,7 @@ function row(f) {
     $("#fits tbody").prepend(tr);
   }
   const p = f.progress;
-  const prog = f.status === "running" && p ? '<progress max="' + p.steps + '" value="' + p.step + '"></progress> step ' + p.step + "/" + p.steps + " loss " + fmt(p.loss)
+  const prog = f.status === "running" && p ? '<progress max="' + p.steps + '" value="' + p.step + '"></progress> step ' + p.step + "/" + p.steps + " objective " + fmt(p.loss)
     : f.status === "done" && f.result ? "loss " + fmt(f.result.train && f.result.train.loss) : f.error ? esc(f.error.kind + ": " + f.error.message) : "";
   tr.dataset.status = f.status;
   tr.innerHTML = "<td><code>" + f.id.slice(0, 8) + "</code></td><td>" + esc(f.name) + '</td><td class="status status-' + esc(f.status) + '">' + esc(f.status) +
