@@ -282,6 +282,7 @@ Deno.test(
       DMCI_WORKERS: "2",
       DMCI_QUEUE: "3",
       DMCI_JOB_SECONDS: "4",
+      DMCI_EVAL_SECONDS: "1",
       DMCI_FUEL: "1000000000000000",
     });
     const client = new FitClient(server.url);
@@ -317,6 +318,14 @@ Deno.test(
       assert.equal(fuel.status, "failed");
       assert.equal(fuel.error!.kind, "limit");
       assert.match(fuel.error!.message, /fuel|steps/i);
+      // an evaluation that loops forever ends at its own (short) limit, with 422
+      const loop = await post(`${server.url}/v1/eval`, {
+        program: "(define (loop n) (loop (+ n 1))) (loop 0)",
+      });
+      assert.equal(loop.status, 422);
+      const loopError = await errorOf(loop);
+      assert.equal(loopError.kind, "limit");
+      assert.match(loopError.message, /wall-time limit of 1 s/);
       // the server is still fine: a small fit finishes
       assert.equal(
         (await client.wait((await client.submit({ fixture: "exponential_decay" })).id)).status,
@@ -340,6 +349,20 @@ Deno.test(
     }
   },
 );
+
+Deno.test("server: CORS only for the configured origins", opts, async () => {
+  const server = await startServerProcess({ DMCI_CORS_ORIGINS: "https://lab.example" });
+  try {
+    const allowed = await fetch(`${server.url}/v1/fits`, { headers: { origin: "https://lab.example" } });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://lab.example");
+    await allowed.body?.cancel();
+    const other = await fetch(`${server.url}/v1/fits`, { headers: { origin: "https://elsewhere.example" } });
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    await other.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});
 
 Deno.test("server: SIGKILL mid-job, restart, nothing lost", opts, async () => {
   const first = await startServerProcess({ DMCI_WORKERS: "1" });

@@ -50,6 +50,9 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 const failure = (description: string) => json(ErrorSchema, description);
 
+/** The /v1 routes need the bearer token when the server has DMCI_TOKEN set. */
+const BEARER = [{ bearer: [] }];
+
 const fitUrl = (id: string) => `/v1/fits/${id}`;
 const view = (r: FitRecord) => ({ ...r, url: fitUrl(r.id) });
 
@@ -59,6 +62,7 @@ const view = (r: FitRecord) => ({ ...r, url: fitUrl(r.id) });
 const submitRoute = createRoute({
   method: "post",
   path: "/v1/fits",
+  security: BEARER,
   summary: "Submit a fit",
   request: { body: { content: { "application/json": { schema: FitBodySchema } }, required: true } },
   responses: {
@@ -73,6 +77,7 @@ const submitRoute = createRoute({
 const getRoute = createRoute({
   method: "get",
   path: "/v1/fits/{id}",
+  security: BEARER,
   summary: "A fit's status, progress, result or error",
   request: { params: IdParamSchema },
   responses: {
@@ -85,6 +90,7 @@ const getRoute = createRoute({
 const eventsRoute = createRoute({
   method: "get",
   path: "/v1/fits/{id}/events",
+  security: BEARER,
   summary: "Server-sent events of a fit's progress",
   description:
     'Events "progress" ({id, status, progress}) while it runs, then one "final" (the Fit), then the end.',
@@ -99,6 +105,7 @@ const eventsRoute = createRoute({
 const plotRoute = createRoute({
   method: "get",
   path: "/v1/fits/{id}/plot.svg",
+  security: BEARER,
   summary: "The data-vs-fit plot of a done fit",
   request: { params: IdParamSchema },
   responses: {
@@ -112,6 +119,7 @@ const plotRoute = createRoute({
 const cancelRoute = createRoute({
   method: "delete",
   path: "/v1/fits/{id}",
+  security: BEARER,
   summary: "Cancel a queued or running fit",
   request: { params: IdParamSchema },
   responses: {
@@ -125,6 +133,7 @@ const cancelRoute = createRoute({
 const listRoute = createRoute({
   method: "get",
   path: "/v1/fits",
+  security: BEARER,
   summary: "List fits, newest first",
   request: { query: ListQuerySchema },
   responses: {
@@ -137,6 +146,7 @@ const listRoute = createRoute({
 const evalRoute = createRoute({
   method: "post",
   path: "/v1/eval",
+  security: BEARER,
   summary: "Value and gradient of a program at θ",
   request: { body: { content: { "application/json": { schema: EvalBodySchema } }, required: true } },
   responses: {
