@@ -90,5 +90,5 @@ try {
   if (other.length || done !== accepted.length || listed !== accepted.length) Deno.exitCode = 1;
 } finally {
   clearTimeout(deadline);
-  await server.stop();
+  await server.dispose();
 }

@@ -108,6 +108,6 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
     await page.screenshot({ path: join(ROOT, "out", "dashboard.png"), fullPage: true });
   } finally {
     await browser.close();
-    await server.stop();
+    await server.dispose();
   }
 });

@@ -64,4 +64,5 @@ Deno.test("sqlite store: transitions, recovery after reopening, paging", async (
   assert.deepEqual(third.items.map((r) => r.id), ["a"]);
   assert.equal(third.next, null);
   store.close();
+  await Deno.remove(dir, { recursive: true });
 });

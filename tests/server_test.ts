@@ -245,7 +245,7 @@ Deno.test("server: routes, results as `deno task fit --json`, validation errors"
       }
     });
   } finally {
-    await server.stop();
+    await server.dispose();
   }
 });
 
@@ -270,7 +270,7 @@ Deno.test("server: the bearer token, on", opts, async () => {
       (e) => e instanceof FitServerError && e.status === 401,
     );
   } finally {
-    await server.stop();
+    await server.dispose();
   }
 });
 
@@ -345,7 +345,7 @@ Deno.test(
       assert.equal((await errorOf(refused)).kind, "limit");
       for (const id of ids) await client.cancel(id);
     } finally {
-      await server.stop();
+      await server.dispose();
     }
   },
 );
@@ -360,7 +360,7 @@ Deno.test("server: CORS only for the configured origins", opts, async () => {
     assert.equal(other.headers.get("access-control-allow-origin"), null);
     await other.body?.cancel();
   } finally {
-    await server.stop();
+    await server.dispose();
   }
 });
 
@@ -396,6 +396,7 @@ Deno.test("server: SIGKILL mid-job, restart, nothing lost", opts, async () => {
     }
   } finally {
     await second.stop();
+    await Deno.remove(first.dataDir, { recursive: true });
   }
 });
 

@@ -19,6 +19,8 @@ export interface ServerProcess {
   readonly lines: Record<string, unknown>[];
   /** Sends the signal and waits for the process to end. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** Stops the server and removes its data directory. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -59,17 +61,22 @@ export async function startServerProcess(
   })();
   const started = await listening;
   const port = started.port as number;
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    try {
+      child.kill(signal);
+    } catch { /* already ended */ }
+    return await child.status;
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     dataDir: dir,
     started,
     lines,
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        child.kill(signal);
-      } catch { /* already ended */ }
-      return await child.status;
+    stop,
+    async dispose() {
+      await stop();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
