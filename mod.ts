@@ -39,3 +39,12 @@ export type { Backend, Nested, ParamValue, TensorData, ValueAndGrad } from "./li
 export { BACKEND_NAMES, backendByName, type BackendName, DEFAULT_BACKEND } from "./lib/backend/select.ts";
 export { f64Backend } from "./lib/backend/f64/mod.ts";
 export { list, NIL, Pair, Sym, UNSPECIFIED, write } from "./lib/values.ts";
+export {
+  type EvalAnswer,
+  type EvalQuery,
+  FitClient,
+  type FitClientOptions,
+  FitServerError,
+  type FitSubmission,
+  type FitView,
+} from "./lib/client.ts";

@@ -12,6 +12,12 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 /** The default backend. */
 export const DEFAULT_BACKEND: BackendName = "tfjs";
 
+/** Options of `backendByName`: with any given, a fresh backend is made instead of the shared one. */
+export interface BackendOptions {
+  /** The most elements any tensor may have; more is a `limit` error. */
+  readonly maxTensorSize?: number;
+}
+
 /**
  * The backend with this name.
  *
@@ -21,14 +27,18 @@ export const DEFAULT_BACKEND: BackendName = "tfjs";
  * b.name; // "f64"
  * ```
  */
-export async function backendByName(name: string): Promise<Backend> {
+export async function backendByName(name: string, options?: BackendOptions): Promise<Backend> {
   switch (name) {
     case "tfjs":
-      return (await import("./tfjs/mod.ts")).tfjsBackend;
+      return options
+        ? (await import("./tfjs/mod.ts")).createTfjsCpuBackend(options)
+        : (await import("./tfjs/mod.ts")).tfjsBackend;
     case "tfjs-wasm":
-      return await (await import("./tfjs/mod.ts")).createTfjsBackend({ engine: "wasm" });
+      return await (await import("./tfjs/mod.ts")).createTfjsBackend({ ...options, engine: "wasm" });
     case "f64":
-      return (await import("./f64/mod.ts")).f64Backend;
+      return options
+        ? (await import("./f64/mod.ts")).createF64Backend(options)
+        : (await import("./f64/mod.ts")).f64Backend;
     default:
       throw new DmciError("spec", `unknown backend '${name}': expected one of ${BACKEND_NAMES.join(", ")}`);
   }

@@ -17,6 +17,7 @@ import { fittedParams, standardErrors } from "./uncertainty.ts";
 import { logLikelihood, splitMetrics } from "./metrics.ts";
 import { type FitResult, optimizerReport } from "./result.ts";
 import { renderFitPlot } from "./plot.ts";
+import type { Limits } from "../compile/runtime.ts";
 
 export type { FitResult, FittedParam, OptimizerReport, RestartReport, SplitMetrics } from "./result.ts";
 
@@ -41,6 +42,10 @@ export interface FitOptions {
   readonly plot?: boolean;
   /** Trace and replay the objective on f64 (default true; `--no-trace` sets false). */
   readonly trace?: boolean;
+  /** Limits of each run of the program (fuel, depth; default: DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
+  /** Largest number of elements a tensor may have (default: the backend's). */
+  readonly maxTensorSize?: number;
 }
 
 /**
@@ -59,12 +64,16 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
   const t0 = performance.now();
   const { spec } = loaded;
   const problem = fitProblem({
-    backend: await backendByName(options.backend ?? spec.backend),
+    backend: await backendByName(
+      options.backend ?? spec.backend,
+      options.maxTensorSize === undefined ? undefined : { maxTensorSize: options.maxTensorSize },
+    ),
     program: loadProgram(loaded.programText, loaded.programFile),
     table: await loadTable(spec.data, loaded.dir, neededColumns(spec)),
     spec,
     mode: options.mode ?? spec.mode,
     trace: options.trace,
+    limits: options.limits,
   });
   const split = splitRows(problem.table, spec.split);
   const o = spec.optimizer;

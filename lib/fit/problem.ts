@@ -7,7 +7,7 @@
  */
 import { DmciError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
-import type { Runtime } from "../compile/runtime.ts";
+import type { Limits, Runtime } from "../compile/runtime.ts";
 import { interpret } from "../dmci.ts";
 import { execute, type Inputs, type Program, runtimeFor } from "../program.ts";
 import type { Table } from "./data.ts";
@@ -55,6 +55,8 @@ export interface FitProblem {
   readonly nu: number;
   /** Trace and replay the objective on f64 (see lib/backend/f64/trace); false: `--no-trace`. */
   readonly trace: boolean;
+  /** Limits of each run of the program (default: DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
 }
 
 /**
@@ -74,6 +76,7 @@ export function fitProblem(o: {
   readonly mode?: "interpreted" | "direct";
   readonly runtime?: Runtime;
   readonly trace?: boolean;
+  readonly limits?: Partial<Limits>;
 }): FitProblem {
   const params = fitParams(o.spec, o.program.params);
   const free = params.map((p, i) => (p.fixed ? -1 : i)).filter((i) => i >= 0);
@@ -97,6 +100,7 @@ export function fitProblem(o: {
     withSigma,
     nu: free.length + (withSigma ? 1 : 0),
     trace: o.trace ?? true,
+    ...(o.limits ? { limits: o.limits } : {}),
   };
 }
 
@@ -202,6 +206,6 @@ export function columnsOf(
  */
 export function runModel(p: FitProblem, ps: readonly unknown[], inputs: Inputs): unknown {
   return p.mode === "direct"
-    ? execute(p.program, p.runtime, ps, undefined, inputs)
-    : interpret(p.program, p.runtime, ps, { inputs });
+    ? execute(p.program, p.runtime, ps, p.limits, inputs)
+    : interpret(p.program, p.runtime, ps, { inputs, limits: p.limits });
 }

@@ -1,0 +1,345 @@
+/**
+ * The HTTP API (Hono with @hono/zod-openapi): routes, validated by the schemas of
+ * lib/server/schemas.ts, which also make /openapi.json. The routes know the store only through
+ * its interface and the jobs only through the runner.
+ */
+import { DmciError, formatSpan } from "../errors.ts";
+import { formatPath } from "../fit/spec.ts";
+import {
+  cors,
+  createRoute,
+  HTTPException,
+  OpenAPIHono,
+  secureHeaders,
+  streamSSE,
+  swaggerUI,
+  z,
+} from "./deps.ts";
+import type { ServerConfig } from "./config.ts";
+import { type FitRecord, type FitStore, isFinal } from "./store.ts";
+import { EvalFailed, QueueFull, type Runner } from "./runner.ts";
+import { fitRequest } from "./requests.ts";
+import { errorBody, limitBody, logRequests, requireToken } from "./security.ts";
+import {
+  AcceptedSchema,
+  ErrorSchema,
+  EvalBodySchema,
+  EvalResultSchema,
+  FitBodySchema,
+  FitPageSchema,
+  FitSchema,
+  HealthSchema,
+  IdParamSchema,
+  ListQuerySchema,
+} from "./schemas.ts";
+import { dashboard } from "./dashboard.tsx";
+
+/** What the app is made of. */
+export interface AppParts {
+  readonly config: ServerConfig;
+  readonly store: FitStore;
+  readonly runner: Runner;
+  readonly fixtures: readonly string[];
+  /** Where the request log goes (default: stdout). */
+  readonly log?: (line: string) => void;
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+const failure = (description: string) => json(ErrorSchema, description);
+
+/** The /v1 routes need the bearer token when the server has DMCI_TOKEN set. */
+const BEARER = [{ bearer: [] }];
+
+const fitUrl = (id: string) => `/v1/fits/${id}`;
+const view = (r: FitRecord) => ({ ...r, url: fitUrl(r.id) });
+
+// ---------------------------------------------------------------------------------------
+// Routes
+
+const submitRoute = createRoute({
+  method: "post",
+  path: "/v1/fits",
+  security: BEARER,
+  summary: "Submit a fit",
+  request: { body: { content: { "application/json": { schema: FitBodySchema } }, required: true } },
+  responses: {
+    202: json(AcceptedSchema, "Queued"),
+    400: failure("Invalid request (the message names the JSON path)"),
+    401: failure("Missing or wrong token"),
+    413: failure("Body too large"),
+    429: failure("Queue full; see Retry-After"),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/fits/{id}",
+  security: BEARER,
+  summary: "A fit's status, progress, result or error",
+  request: { params: IdParamSchema },
+  responses: {
+    200: json(FitSchema, "The fit"),
+    401: failure("Missing or wrong token"),
+    404: failure("No such fit"),
+  },
+});
+
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/v1/fits/{id}/events",
+  security: BEARER,
+  summary: "Server-sent events of a fit's progress",
+  description:
+    'Events "progress" ({id, status, progress}) while it runs, then one "final" (the Fit), then the end.',
+  request: { params: IdParamSchema },
+  responses: {
+    200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" },
+    401: failure("Missing or wrong token"),
+    404: failure("No such fit"),
+  },
+});
+
+const plotRoute = createRoute({
+  method: "get",
+  path: "/v1/fits/{id}/plot.svg",
+  security: BEARER,
+  summary: "The data-vs-fit plot of a done fit",
+  request: { params: IdParamSchema },
+  responses: {
+    200: { content: { "image/svg+xml": { schema: z.string() } }, description: "SVG" },
+    401: failure("Missing or wrong token"),
+    404: failure("No such fit, or it has no plot"),
+    409: failure("Not done yet"),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/v1/fits/{id}",
+  security: BEARER,
+  summary: "Cancel a queued or running fit",
+  request: { params: IdParamSchema },
+  responses: {
+    200: json(FitSchema, "Cancelled"),
+    401: failure("Missing or wrong token"),
+    404: failure("No such fit"),
+    409: failure("Already final"),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/fits",
+  security: BEARER,
+  summary: "List fits, newest first",
+  request: { query: ListQuerySchema },
+  responses: {
+    200: json(FitPageSchema, "A page"),
+    400: failure("Bad query"),
+    401: failure("Missing or wrong token"),
+  },
+});
+
+const evalRoute = createRoute({
+  method: "post",
+  path: "/v1/eval",
+  security: BEARER,
+  summary: "Value and gradient of a program at θ",
+  request: { body: { content: { "application/json": { schema: EvalBodySchema } }, required: true } },
+  responses: {
+    200: json(EvalResultSchema, "Value and gradient"),
+    400: failure("Invalid request"),
+    401: failure("Missing or wrong token"),
+    413: failure("Body too large"),
+    422: failure("The program failed (syntax, type, limit …)"),
+    429: failure("Too many evaluations at once"),
+  },
+});
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Liveness and load",
+  responses: { 200: json(HealthSchema, "OK") },
+});
+
+// ---------------------------------------------------------------------------------------
+// The app
+
+/** A zod issue list as one line naming each JSON path: `$.spec: expected record, received string`. */
+function issuesMessage(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+}
+
+/**
+ * The server's Hono app.
+ *
+ * @example
+ * ```ts
+ * // Deno.serve({ port: 8787 }, makeApp({ config, store, runner, fixtures }).fetch);
+ * ```
+ */
+export function makeApp(parts: AppParts): OpenAPIHono {
+  const { config, store, runner, fixtures } = parts;
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(errorBody("spec", issuesMessage(result.error.issues)), 400);
+    },
+  });
+
+  app.use("*", logRequests(parts.log));
+  app.use("*", secureHeaders({ crossOriginEmbedderPolicy: false }));
+  if (config.corsOrigins.length) app.use("*", cors({ origin: [...config.corsOrigins] }));
+  if (config.token) app.use("/v1/*", requireToken(config.token));
+  app.use("/v1/*", limitBody(config.bodyLimit));
+
+  app.onError((e, c) => {
+    // Hono's own errors (a malformed JSON body: 400), duck-typed: the validator's copy of the
+    // class may not be the one this module imports.
+    const status = e instanceof HTTPException || "getResponse" in e ? (e as HTTPException).status : 500;
+    if (status < 500) {
+      const message = status === 400 ? `$: the body is not valid JSON (${e.message})` : e.message;
+      return c.json(errorBody("spec", message), status);
+    }
+    console.error(
+      JSON.stringify({ time: new Date().toISOString(), msg: "internal error", error: String(e) }),
+    );
+    return c.json(errorBody("internal", "internal error"), 500);
+  });
+  app.notFound((c) => c.json(errorBody("spec", `no route ${c.req.method} ${c.req.path}`), 404));
+
+  const noFit = (id: string) => errorBody("spec", `no fit with id ${JSON.stringify(id)}`);
+
+  app.openapi(submitRoute, async (c) => {
+    let request;
+    try {
+      request = await fitRequest(c.req.valid("json"), fixtures, config.limits);
+    } catch (e) {
+      if (e instanceof DmciError) {
+        return c.json(errorBody(e.kind, e.message, e.span ? formatSpan(e.span) : null), 400);
+      }
+      throw e;
+    }
+    try {
+      const record = await runner.submit(request);
+      return c.json({ id: record.id, url: fitUrl(record.id), status: "queued" as const }, 202);
+    } catch (e) {
+      if (!(e instanceof QueueFull)) throw e;
+      c.header("Retry-After", String(e.retryAfter));
+      return c.json(errorBody("limit", e.message), 429);
+    }
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const record = await store.get(id);
+    return record ? c.json(view(record), 200) : c.json(noFit(id), 404);
+  });
+
+  app.openapi(eventsRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    if (!(await store.get(id))) return c.json(noFit(id), 404);
+    return streamSSE(c, async (stream) => {
+      let dirty = true;
+      let wake: (() => void) | undefined;
+      const unsubscribe = runner.subscribe(id, () => {
+        dirty = true;
+        wake?.();
+      });
+      stream.onAbort(() => wake?.());
+      try {
+        while (!stream.aborted) {
+          if (!dirty) {
+            const woke = await new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), 15_000);
+              wake = () => {
+                clearTimeout(timer);
+                resolve(true);
+              };
+            });
+            wake = undefined;
+            if (!woke) await stream.write(": keep-alive\n\n");
+            continue;
+          }
+          dirty = false;
+          const r = (await store.get(id))!;
+          if (isFinal(r.status)) {
+            await stream.writeSSE({ event: "final", data: JSON.stringify(view(r)) });
+            break;
+          }
+          await stream.writeSSE({
+            event: "progress",
+            data: JSON.stringify({ id, status: r.status, progress: r.progress }),
+          });
+        }
+      } finally {
+        unsubscribe();
+      }
+    }) as never;
+  });
+
+  app.openapi(plotRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const record = await store.get(id);
+    if (!record) return c.json(noFit(id), 404);
+    if (record.status !== "done") {
+      return c.json(errorBody("spec", `the fit is ${record.status}, not done`), 409);
+    }
+    const svg = await store.plot(id);
+    if (svg === null) return c.json(errorBody("spec", "this fit has no plot (its spec has no target)"), 404);
+    return c.body(svg, 200, { "Content-Type": "image/svg+xml; charset=utf-8" }) as never;
+  });
+
+  app.openapi(cancelRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const record = await store.get(id);
+    if (!record) return c.json(noFit(id), 404);
+    if (!(await runner.cancel(id))) {
+      return c.json(errorBody("spec", `the fit is already ${record.status}`), 409);
+    }
+    return c.json(view((await store.get(id))!), 200);
+  });
+
+  app.openapi(listRoute, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const page = await store.list(limit, cursor);
+    return c.json({ items: page.items.map(view), next: page.next }, 200);
+  });
+
+  app.openapi(evalRoute, async (c) => {
+    const body = c.req.valid("json");
+    try {
+      const result = await runner.evaluate({
+        ...body,
+        fuel: config.limits.fuel,
+        maxTensorSize: config.limits.maxTensorSize,
+      });
+      return c.json(result, 200);
+    } catch (e) {
+      if (e instanceof QueueFull) {
+        c.header("Retry-After", String(e.retryAfter));
+        return c.json(errorBody("limit", "too many evaluations at once"), 429);
+      }
+      if (e instanceof EvalFailed) return c.json({ error: e.error }, 422);
+      throw e;
+    }
+  });
+
+  app.openapi(healthRoute, (c) => c.json({ ok: true, ...runner.stats() }, 200));
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "dmci fit server",
+      version: "0.1.0",
+      description: "Fits of dmci model specs, run in sandboxed workers.",
+    },
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  app.get("/", (c) => c.html(dashboard(fixtures)));
+  return app;
+}
