@@ -44,7 +44,8 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
         params: { A: { transform: "positive" }, k: { transform: "positive" } },
         data: { columns: { t: [0, 1, 2, 3, 4, 5, 6, 7], y: [2.5, 1.6, 1.0, 0.65, 0.41, 0.26, 0.17, 0.1] } },
         optimizer: { method: "adam", steps: 200, tolerance: 0, learning_rate: 0.05 },
-        backend: "f64",
+        // tfjs: untraced, so the busy loop runs at every step (an f64 replay would skip it)
+        backend: "tfjs",
       },
     });
     const row = `#fit-${id}`;
