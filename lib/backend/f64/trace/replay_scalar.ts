@@ -334,10 +334,14 @@ function generate(L: LoweredTrace): { forward: Forward[]; reverse: Reverse[] } {
 // ---------------------------------------------------------------------------------------------
 // The opcode loop
 
-function forwardLoop(L: LoweredTrace, v: Float64Array): boolean {
-  const { code, out, a, b, x, K, f1, f2, tf } = L;
+/**
+ * The opcode loop keeps the constants in the arena after the slots, so that an operand is always
+ * `v[a[i]]` (no branch); gradients added to a constant's place are never read.
+ */
+function forwardLoop(L: LoweredTrace, a: Int32Array, b: Int32Array, v: Float64Array): boolean {
+  const { code, out, x, K, f1, f2, tf } = L;
   for (let i = 0; i < L.ops; i++) {
-    const pa = a[i], A = pa >= 0 ? v[pa] : K[-pa - 1];
+    const A = v[a[i]];
     switch (code[i]) {
       case OP_GUARD:
         if (!Object.is(A, K[x[i]])) return false;
@@ -373,7 +377,7 @@ function forwardLoop(L: LoweredTrace, v: Float64Array): boolean {
         v[out[i]] = f1[x[i]](A);
         continue;
     }
-    const pb = b[i], B = pb >= 0 ? v[pb] : K[-pb - 1];
+    const B = v[b[i]];
     switch (code[i]) {
       case OP_TEST:
         if (tf[x[i]](A, B) !== (out[i] === 1)) return false;
@@ -397,16 +401,15 @@ function forwardLoop(L: LoweredTrace, v: Float64Array): boolean {
   return true;
 }
 
-function reverseLoop(L: LoweredTrace, v: Float64Array, g: Float64Array): void {
-  const { code, out, a, b, x, K, d1, da, db } = L;
+function reverseLoop(L: LoweredTrace, a: Int32Array, b: Int32Array, v: Float64Array, g: Float64Array): void {
+  const { code, out, x, d1, da, db } = L;
   for (let i = L.ops - 1; i >= 0; i--) {
     const c = code[i];
     if (c === OP_GUARD || c === OP_TEST) continue;
     const o = out[i], t = g[o];
     if (t === 0) continue;
-    const pa = a[i], A = pa >= 0 ? v[pa] : K[-pa - 1], y = v[o];
+    const pa = a[i], A = v[pa], y = v[o];
     if (c < 20) {
-      if (pa < 0) continue;
       switch (c) {
         case 1:
           g[pa] += t * -1;
@@ -442,27 +445,27 @@ function reverseLoop(L: LoweredTrace, v: Float64Array, g: Float64Array): void {
       }
       continue;
     }
-    const pb = b[i], B = pb >= 0 ? v[pb] : K[-pb - 1];
+    const pb = b[i], B = v[pb];
     switch (c) {
       case 20:
-        if (pa >= 0) g[pa] += t;
-        if (pb >= 0) g[pb] += t;
+        g[pa] += t;
+        g[pb] += t;
         break;
       case 21:
-        if (pa >= 0) g[pa] += t;
-        if (pb >= 0) g[pb] -= t;
+        g[pa] += t;
+        g[pb] -= t;
         break;
       case 22:
-        if (pa >= 0) g[pa] += t * B;
-        if (pb >= 0) g[pb] += t * A;
+        g[pa] += t * B;
+        g[pb] += t * A;
         break;
       case 23:
-        if (pa >= 0) g[pa] += t * (1 / B);
-        if (pb >= 0) g[pb] += t * (-y / B);
+        g[pa] += t * (1 / B);
+        g[pb] += t * (-y / B);
         break;
       default:
-        if (pa >= 0) g[pa] += t * da[x[i]](A, B, y);
-        if (pb >= 0) g[pb] += t * db[x[i]](A, B, y);
+        g[pa] += t * da[x[i]](A, B, y);
+        g[pb] += t * db[x[i]](A, B, y);
     }
   }
 }
@@ -479,8 +482,12 @@ function reverseLoop(L: LoweredTrace, v: Float64Array, g: Float64Array): void {
  * ```
  */
 export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTrace {
-  const v = new Float64Array(L.slots), g = new Float64Array(L.slots);
   const gen = engine === "js" ? generate(L) : null;
+  const size = gen === null ? L.slots + L.K.length : L.slots;
+  const v = new Float64Array(size), g = new Float64Array(size);
+  const inArena = (p: number) => (p >= 0 ? p : L.slots - p - 1);
+  const ra = gen === null ? L.a.map(inArena) : L.a, rb = gen === null ? L.b.map(inArena) : L.b;
+  if (gen === null) v.set(L.K, L.slots);
   const load = (theta: readonly ParamValue[]) => {
     for (let i = 0; i < L.params; i++) {
       const p = theta[i];
@@ -488,7 +495,7 @@ export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTra
     }
   };
   const runForward = (): boolean => {
-    if (gen === null) return forwardLoop(L, v);
+    if (gen === null) return forwardLoop(L, ra, rb, v);
     for (const f of gen.forward) if (!f(v, L.K, L.f1, L.f2, L.tf)) return false;
     return true;
   };
@@ -503,7 +510,7 @@ export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTra
       g.fill(0);
       if (L.result >= 0) {
         g[L.result] = 1;
-        if (gen === null) reverseLoop(L, v, g);
+        if (gen === null) reverseLoop(L, ra, rb, v, g);
         else for (const r of gen.reverse) r(v, g, L.K, L.d1, L.da, L.db);
       }
       const grad = theta.map((p, i): ParamValue =>
