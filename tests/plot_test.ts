@@ -295,12 +295,9 @@ Deno.test("no rows still renders an empty, well-formed plot", async () => {
   assert.ok(svg.includes(">empty</text>"));
 });
 
-Deno.test("1000 points render (and quickly)", async () => {
-  const t0 = performance.now();
+Deno.test("1000 points render, one symbol each (the time is measured in bench/plot_bench.ts)", async () => {
   const svg = await renderFitPlot(decay(1000));
-  const ms = performance.now() - t0;
   assert.equal(markGroups(svg, "mark-symbol role-mark")[0].match(/<path /g)?.length, 1000);
-  if (ms > 2000) console.warn(`plot_test: 1000 points took ${ms.toFixed(0)} ms (expected < 2000 ms)`);
 });
 
 Deno.test("the SVG renders to a non-empty PNG with rsvg-convert, single and faceted", async () => {
