@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { checkProgram, type Finding } from "./check.ts";
 import { generateProgram } from "./generate.ts";
 import { checkMalformed, mutant } from "./malformed.ts";
-import { shrink } from "./shrink.ts";
+import { shrink, shrinkText } from "./shrink.ts";
 import { compareWithGuile, type GuileDisagreement } from "./guile.ts";
 import type { WorkRequest, WorkResult } from "./worker.ts";
 
@@ -179,9 +179,13 @@ async function main(): Promise<number> {
   if (nm > 0) {
     const run = await fuzz({ mode: "malformed", count: nm, seed, workers, timeoutMs, written: false });
     for (const { seed: s, finding } of run.findings) {
+      const small = shrinkText(
+        mutant(s).text,
+        (t) => checkMalformed(t, `fuzz-${s}.scm`)?.kind === finding.kind,
+      );
       Deno.writeTextFileSync(
         `${values.out}/malformed-${s}.txt`,
-        `${finding.mode}: ${finding.detail}\n----\n${mutant(s).text.slice(0, 20_000)}`,
+        `${finding.mode}: ${finding.detail}\n----\n${small.slice(0, 20_000)}`,
       );
     }
     for (const s of run.hangs) {

@@ -68,3 +68,20 @@ export function shrink(
   }
   return writeProgram(best);
 }
+
+/**
+ * The shortest text found by deleting pieces (halves, then smaller) of `text` while `fails`
+ * holds; at most `budget` checks.
+ */
+export function shrinkText(text: string, fails: (t: string) => boolean, budget = 200): string {
+  let best = text;
+  for (let piece = best.length >> 1; piece >= 1 && budget > 0; piece >>= 1) {
+    for (let i = 0; i + piece <= best.length && budget > 0;) {
+      const cand = best.slice(0, i) + best.slice(i + piece);
+      budget--;
+      if (fails(cand)) best = cand;
+      else i += piece;
+    }
+  }
+  return best;
+}
