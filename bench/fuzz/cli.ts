@@ -28,6 +28,8 @@ export interface FuzzOptions {
 export interface FuzzRun {
   readonly findings: { seed: number; finding: Finding }[];
   readonly hangs: number[];
+  /** Seeds whose only disagreement is central differences at a tie or kink (see check.ts). */
+  readonly kinks: number[];
   readonly written: Map<number, string>;
   readonly ms: number;
 }
@@ -46,6 +48,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
   }
   const findings: FuzzRun["findings"] = [];
   const hangs: number[] = [];
+  const kinks: number[] = [];
   const written = new Map<number, string>();
   let done = 0;
   const slot = async (): Promise<void> => {
@@ -74,7 +77,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
           }
           next = r.seed + 1;
           done++;
-          if (r.finding) findings.push({ seed: r.seed, finding: r.finding });
+          if (r.finding?.kind === "kink") kinks.push(r.seed);
+          else if (r.finding) findings.push({ seed: r.seed, finding: r.finding });
           if (r.written !== undefined) written.set(r.seed, r.written);
           arm();
         };
@@ -96,7 +100,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
     }
   };
   await Promise.all(Array.from({ length: o.workers }, slot));
-  return { findings, hangs, written, ms: performance.now() - t0 };
+  return { findings, hangs, kinks, written, ms: performance.now() - t0 };
 }
 
 function count<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
@@ -147,6 +151,7 @@ async function main(): Promise<number> {
       seconds: +(run.ms / 1000).toFixed(1),
       findings: count(run.findings, (f) => `${f.finding.kind} (${f.finding.mode})`),
       hangs: run.hangs.length,
+      kinks: run.kinks.length,
     };
     if (values.guile) {
       const t0 = performance.now();

@@ -36,7 +36,7 @@ self.onmessage = (e: MessageEvent<WorkRequest>) => {
     const { text } = generateProgram(seed);
     const finding = checkProgram(text, file, seed);
     let value: string | undefined;
-    if (written && !finding) {
+    if (written && (!finding || finding.kind === "kink")) {
       try {
         value = runProgram(loadProgram(text, file, { model: false }), f64Backend, {
           limits: { fuel: FUZZ_FUEL },
