@@ -677,7 +677,7 @@ Deno.test("maxTensorSize: ops refuse results above the limit with a limit error"
 });
 
 // ---------------------------------------------------------------------------------------------
-// Recurrences and speed
+// Recurrences (their speed is measured in bench/core_bench.ts, not here)
 
 /** 1000 steps of x ← x + dt·(a·x − b·x·x), five ops per step. */
 function logistic(ps: unknown[]): unknown {
@@ -692,12 +692,4 @@ function logistic(ps: unknown[]): unknown {
 
 Deno.test("a 1000-step scalar recurrence: gradient matches central differences", () => {
   checkGrad(logistic, [1.2, 0.7]);
-});
-
-Deno.test("a 1000-step scalar recurrence: value+gradient time (printed, not asserted)", () => {
-  for (let i = 0; i < 200; i++) B.valueAndGrad(logistic, [1.2, 0.7]);
-  const n = 1000, t0 = performance.now();
-  for (let i = 0; i < n; i++) B.valueAndGrad(logistic, [1.2, 0.7]);
-  const ms = (performance.now() - t0) / n;
-  console.log(`f64 1000-step recurrence (5000 ops): ${ms.toFixed(3)} ms per value+gradient`);
 });

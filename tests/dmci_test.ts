@@ -5,6 +5,11 @@
  * compiled code does; interpreted tail calls run in constant space; interpreted procedures are
  * host procedures (map, apply, fold-left call them); and errors come out with the kind and the
  * program position that direct compilation reports.
+ *
+ * What agreement cannot catch: interpreted and direct runs call the same host primitive
+ * procedures (lib/primitives.ts), so a wrong primitive gives the same wrong value both ways.
+ * Primitives are checked against outside references instead: GNU Guile (tests/guile_test.ts)
+ * and float64 central differences per primitive (tests/primitives_*_test.ts).
  */
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";

@@ -4,6 +4,9 @@
  * directly compiled program on f64 and tfjs, and reports the program's errors at the program's
  * own positions through both levels. The evaluator's own text is data here (no parameters);
  * the model program at the top is the only source of parameters.
+ *
+ * Every level calls the same host primitive procedures, so agreement between levels cannot catch
+ * a primitive bug: tests/guile_test.ts and tests/primitives_*_test.ts check primitives.
  */
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";

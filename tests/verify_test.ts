@@ -3,6 +3,11 @@
  * fixtures (fixtures/programs): the fixtures cover every special form and primitive, every
  * fixture verifies on f64 and tfjs, the JSON document has DESIGN §5's shape, and a wrong
  * gradient, a wrong value or an erroring program fails instead of passing or crashing.
+ *
+ * Direct and interpreted runs share the host's primitive procedures, so their agreement cannot
+ * catch a primitive bug; the central-difference check can (for gradients), and values of
+ * primitives are checked against GNU Guile (tests/guile_test.ts) and per primitive
+ * (tests/primitives_*_test.ts).
  */
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";

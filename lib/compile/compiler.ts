@@ -125,6 +125,18 @@ function isLiteral(expr: string): boolean {
   return /^(-?[0-9.e+-]+|true|false|"(?:[^"\\]|\\.)*"|R\.U|NaN|-?Infinity|\(-[0-9.e+-]+\))$/.test(expr);
 }
 
+/**
+ * More arguments than this are passed as one spread array literal: V8 refuses to compile a
+ * call expression with more than 65,525 arguments (a SyntaxError), but not a spread.
+ */
+const MAX_LISTED_ARGS = 10_000;
+
+/** A JS call expression of `callee` with argument expressions `args`, evaluated left to right. */
+function jsCall(callee: string, args: readonly string[]): string {
+  const list = args.join(", ");
+  return args.length > MAX_LISTED_ARGS ? `${callee}(...[${list}])` : `${callee}(${list})`;
+}
+
 class Compiler {
   private readonly spans: Span[] = [];
   private readonly spanIndex = new Map<Span, number>();
@@ -147,6 +159,8 @@ class Compiler {
    * variable of the run function, initialised from G, is much faster than a property of G.
    */
   private readonly globalJs = new Map<string, string>();
+  /** Temporaries (see `temp`): a `let` may take one as its variable. */
+  private readonly temps = new Set<string>();
 
   constructor(private readonly nodes: readonly Node[], private readonly options: CompileOptions) {
     const defineCount = new Map<string, number>();
@@ -203,6 +217,13 @@ class Compiler {
 
   private fresh(hint: string): string {
     return `${hint}${++this.counter}`;
+  }
+
+  /** A fresh temporary: a JS variable assigned once, before any use, and never after. */
+  private temp(hint: string): string {
+    const t = this.fresh(hint);
+    this.temps.add(t);
+    return t;
   }
 
   /** A fresh JS name for the local variable `name`. */
@@ -271,9 +292,16 @@ class Compiler {
         const inner = new Map(scope);
         const decls: string[] = [];
         n.values.forEach((v, i) => {
-          const js = this.local(n.names[i]);
           // Each value is evaluated (and declared) before the next, left to right.
-          fn.lines.push(`let ${js} = ${this.expr(v, scope, fn)};`);
+          const value = this.expr(v, scope, fn);
+          if (this.temps.has(value) && !this.assigned.has(n.names[i])) {
+            // A temporary the value was just delivered to is the variable: one register less
+            // in the frame (unoptimised frames keep one per variable; deep recursion fills them).
+            decls.push(value);
+            return;
+          }
+          const js = this.local(n.names[i]);
+          fn.lines.push(`let ${js} = ${value};`);
           decls.push(js);
         });
         n.names.forEach((name, i) => {
@@ -369,7 +397,7 @@ class Compiler {
         const b = n.else ? this.expr(n.else, scope, fn) : "R.U";
         if (fn.lines.length === mark) return `(${test} !== false ? ${a} : ${b})`;
         fn.lines.length = mark; // branches need statements: emit an if statement instead
-        const t = this.fresh("t");
+        const t = this.temp("t");
         fn.lines.push(`let ${t};`);
         fn.lines.push(`if (${test} !== false) {`);
         this.stmt(n.then, { kind: "assign", to: t }, scope, fn);
@@ -386,10 +414,10 @@ class Compiler {
         return this.call(n, scope, fn);
       case "primcall": {
         const args = this.args(n.args, scope, fn);
-        return `${this.primRef(n.prim)}(${this.site(n.span)}, ${args.join(", ")})`;
+        return jsCall(this.primRef(n.prim), [this.site(n.span), ...args]);
       }
       default: {
-        const t = this.fresh("t");
+        const t = this.temp("t");
         fn.lines.push(`let ${t};`);
         this.stmt(n, { kind: "assign", to: t }, scope, fn);
         return t;
@@ -456,23 +484,34 @@ class Compiler {
         return "R.U";
       }
       const args = this.args(n.args, scope, fn);
-      const expr = `${this.primRef(prim)}(${site}${args.map((a) => ", " + a).join("")})`;
+      const expr = jsCall(this.primRef(prim), [site, ...args]);
       if (!p.callsProcedures) return expr;
-      const t = this.fresh("r");
+      const t = this.temp("r");
       fn.lines.push(`const ${t} = ${expr};`);
       return t;
     }
     const [f, ...args] = this.callParts(n, scope, fn);
-    const t = this.fresh("r");
+    const t = this.temp("r");
     fn.lines.push(
       `R.site = ${this.site(n.span)};`,
       `if (++R.depth > R.maxDepth) R.tooDeep(R.site);`,
-      `let ${t} = ${f}(${args.join(", ")});`,
+      `let ${t} = ${jsCall(f, args)};`,
       // Bounce before leaving: work reached through the callee's tail calls is still this depth.
-      `if (${t} instanceof TC) ${t} = R.bounce(${t});`,
+      ...this.bounceInline(t),
       `R.depth--;`,
     );
     return t;
+  }
+
+  /**
+   * Statements that run the pending tail calls in `t` until a value results: R.bounce written
+   * out, so that a deep non-tail recursion whose callees return TailCalls keeps one host frame
+   * per level (the caller's) instead of two (the caller's and R.bounce's).
+   */
+  private bounceInline(t: string): string[] {
+    // (no named temporaries: an unoptimised frame keeps a register for each, and a cold deep
+    // recursion runs in unoptimised frames; a TailCall's callee is always a procedure)
+    return [`while (${t} instanceof TC) {`, `R.site = ${t}.site;`, `${t} = ${t}.f(...${t}.args);`, `}`];
   }
 
   /** Callee and argument expressions of a call through a procedure value; the callee is checked. */
@@ -517,7 +556,7 @@ class Compiler {
     if (prim === "apply" && n.args.length >= 2) {
       // (apply f … l) in tail position is a tail call of f.
       const args = this.args(n.args, scope, fn);
-      fn.lines.push(`return R.applyTail(${this.site(n.span)}, ${args.join(", ")});`);
+      fn.lines.push(`return ${jsCall("R.applyTail", [this.site(n.span), ...args])};`);
       return;
     }
     if (prim) {
@@ -534,7 +573,7 @@ class Compiler {
       `if (R.tail < ${TAIL_BUDGET}) {`,
       `R.site = ${site};`,
       `R.tail++;`,
-      `const ${r} = ${f}(${args.join(", ")});`,
+      `const ${r} = ${jsCall(f, args)};`,
       `R.tail--;`,
       `return ${r};`,
       `}`,

@@ -145,7 +145,13 @@ export class Runtime {
     this.site = site;
     if (++this.depth > this.maxDepth) this.tooDeep(site);
     let r = f(...args);
-    if (r instanceof TailCall) r = this.bounce(r);
+    // bounce written out: one host frame less per level of a recursion through primitives
+    while (r instanceof TailCall) {
+      const g = r.f;
+      if (typeof g !== "function") this.notProcedure(g, r.site);
+      this.site = r.site;
+      r = g(...r.args);
+    }
     this.depth--;
     return r;
   }

@@ -1,0 +1,141 @@
+/**
+ * The fuzzer's differential check of one program: it runs in each run mode (direct,
+ * interpreted, the tower on a sample), value and gradient on f64, and the modes must agree
+ * with direct (lib/verify.ts's relative difference and f64 tolerance); the direct gradient
+ * must agree with float64 central differences (lib/verify.ts); and nothing may throw a host
+ * error. An error of the language (a DmciError) must be the same in every mode.
+ */
+import { f64Backend } from "../../lib/backend/f64/mod.ts";
+import type { ValueAndGrad } from "../../lib/backend/backend.ts";
+import { interpretedValueAndGrad } from "../../lib/dmci.ts";
+import { DmciError } from "../../lib/errors.ts";
+import { loadProgram, type Program, valueAndGrad } from "../../lib/program.ts";
+import { finiteDifferenceError, perturbedTheta, relativeDiff, TOLERANCES } from "../../lib/verify.ts";
+
+/** Step budget of every fuzz run: generated programs are small; a runaway one is a limit error. */
+export const FUZZ_FUEL = 2_000_000;
+
+/** A way of running a program whose value and gradient must equal direct execution's. */
+export interface RunMode {
+  readonly name: string;
+  /** Run only for every `every`-th program (1: all). */
+  readonly every: number;
+  readonly run: (prog: Program) => ValueAndGrad;
+}
+
+const limits = { fuel: FUZZ_FUEL };
+
+/**
+ * The modes compared with direct execution. A traced mode (issue 9: f64 value-and-gradient
+ * traced on the first call and replayed) is added here, as one more entry, once it lands.
+ */
+export const RUN_MODES: readonly RunMode[] = [
+  { name: "interpreted", every: 1, run: (p) => interpretedValueAndGrad(p, f64Backend, { limits }) },
+  { name: "tower", every: 25, run: (p) => interpretedValueAndGrad(p, f64Backend, { limits, levels: 2 }) },
+];
+
+/** What went wrong with a program, if anything. */
+export interface Finding {
+  /**
+   * crash (a host exception), mismatch (value or gradient between modes), error-mismatch (an
+   * error in one mode only), fd (gradient vs central differences, at θ and at a perturbed θ);
+   * kink is no failure: central differences disagree only at the literals as written, where
+   * a comparison ties or abs/max/min is at its kink (counted, not a defect).
+   */
+  readonly kind: "crash" | "mismatch" | "fd" | "error-mismatch" | "kink";
+  /** The mode at fault. */
+  readonly mode: string;
+  readonly detail: string;
+}
+
+type Outcome = { ok: true; vg: ValueAndGrad } | { ok: false; error: DmciError };
+
+function attempt(f: () => ValueAndGrad, mode: string): Outcome | Finding {
+  try {
+    return { ok: true, vg: f() };
+  } catch (e) {
+    if (e instanceof DmciError) return { ok: false, error: e };
+    return { kind: "crash", mode, detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
+
+const isFinding = (x: Outcome | Finding): x is Finding => "kind" in x;
+const grads = (vg: ValueAndGrad): number[] => vg.grad.map((g) => (typeof g === "number" ? g : NaN));
+
+/**
+ * Checks one program text in `modes`; `index` picks the sampled modes. Undefined when all agree.
+ *
+ * @example
+ * ```ts
+ * checkProgram("(define k 2.0) (* k k)", "f.scm", 0); // undefined
+ * ```
+ */
+export function checkProgram(
+  text: string,
+  file: string,
+  index: number,
+  modes: readonly RunMode[] = RUN_MODES,
+): Finding | undefined {
+  let prog: Program;
+  try {
+    prog = loadProgram(text, file);
+  } catch (e) {
+    if (e instanceof DmciError) return undefined; // generated programs are well formed; malformed mode checks errors
+    return { kind: "crash", mode: "load", detail: String(e) };
+  }
+  const direct = attempt(() => valueAndGrad(prog, f64Backend, { limits }), "direct");
+  if (isFinding(direct)) return direct;
+  for (const mode of modes) {
+    if (index % mode.every !== 0) continue;
+    const other = attempt(() => mode.run(prog), mode.name);
+    if (isFinding(other)) return other;
+    const finding = compare(direct, other, mode.name);
+    if (finding) return finding;
+  }
+  if (direct.ok && prog.params.length > 0 && Number.isFinite(direct.vg.value)) {
+    const err = finiteDifferenceError(prog, f64Backend, prog.theta0, grads(direct.vg));
+    if (err > TOLERANCES.fd) {
+      // Generated comparisons may tie exactly at the literals as written ((> k k), a kink of
+      // abs/max/min): there central differences straddle a branch. A gradient that agrees at
+      // a perturbed θ (verify's seed 1) is right where the program is differentiable.
+      const theta = perturbedTheta(file, 1, prog.theta0);
+      const vg = attempt(() => valueAndGrad(prog, f64Backend, { limits, theta }), "direct");
+      const again = !isFinding(vg) && vg.ok
+        ? finiteDifferenceError(prog, f64Backend, theta, grads(vg.vg))
+        : Infinity;
+      return again > TOLERANCES.fd
+        ? {
+          kind: "fd",
+          mode: "direct",
+          detail: `central differences: relative error ${err}, ${again} perturbed`,
+        }
+        : {
+          kind: "kink",
+          mode: "direct",
+          detail: `central differences: relative error ${err} as written, ${again} perturbed`,
+        };
+    }
+  }
+  return undefined;
+}
+
+function compare(direct: Outcome, other: Outcome, mode: string): Finding | undefined {
+  if (!direct.ok || !other.ok) {
+    const a = direct.ok ? "a value" : `${direct.error.kind}: ${direct.error.message}`;
+    const b = other.ok ? "a value" : `${other.error.kind}: ${other.error.message}`;
+    // The same kind of error both ways is agreement (messages of limit errors differ by stage).
+    if (!direct.ok && !other.ok && direct.error.kind === other.error.kind) return undefined;
+    return { kind: "error-mismatch", mode, detail: `direct gives ${a}, ${mode} gives ${b}` };
+  }
+  const tol = TOLERANCES.interpF64;
+  const v = relativeDiff([direct.vg.value], [other.vg.value]);
+  const sameNaN = Number.isNaN(direct.vg.value) && Number.isNaN(other.vg.value);
+  if (!sameNaN && !(v.maxRel <= tol)) {
+    return { kind: "mismatch", mode, detail: `value ${direct.vg.value} direct, ${other.vg.value} ${mode}` };
+  }
+  const g = relativeDiff(grads(direct.vg), grads(other.vg));
+  if (!(g.maxRel <= tol) && !(g.maxAbs === 0)) {
+    return { kind: "mismatch", mode, detail: `gradient differs by ${g.maxRel} (relative)` };
+  }
+  return undefined;
+}

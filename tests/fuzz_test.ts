@@ -1,0 +1,140 @@
+/**
+ * The differential fuzzer (bench/fuzz/) in CI: a fixed-seed sample of generated programs
+ * (direct, interpreted, tower sample, central differences, Guile) and of malformed inputs
+ * finds nothing; the generator is deterministic and uses what it claims; and the checks do
+ * catch what they look for (an injected wrong value, a host exception, a hang), with a
+ * shrunk reproducer. The long run is `deno task fuzz --count 100000 --guile` (README).
+ */
+import assert from "node:assert/strict";
+import { f64Backend } from "../lib/backend/f64/mod.ts";
+import { interpretedValueAndGrad } from "../lib/dmci.ts";
+import { loadProgram, runProgram } from "../lib/program.ts";
+import { checkProgram, type RunMode } from "../bench/fuzz/check.ts";
+import { fuzz } from "../bench/fuzz/cli.ts";
+import { generateProgram } from "../bench/fuzz/generate.ts";
+import { compareWithGuile } from "../bench/fuzz/guile.ts";
+import { checkMalformed, mutant, MUTATIONS } from "../bench/fuzz/malformed.ts";
+import { shrink, shrinkText } from "../bench/fuzz/shrink.ts";
+
+const SEED = 20_261_204;
+
+Deno.test("fuzz sample: 400 programs agree direct, interpreted, in the tower sample and with central differences", async () => {
+  const run = await fuzz({
+    mode: "programs",
+    count: 400,
+    seed: SEED,
+    workers: 2,
+    timeoutMs: 60_000,
+    written: true,
+  });
+  assert.deepEqual(run.findings, []);
+  assert.deepEqual(run.hangs, []);
+  assert.equal(run.written.size, 400);
+});
+
+Deno.test("fuzz sample: 300 programs give Guile's value", async () => {
+  const programs = Array.from({ length: 300 }, (_, i) => {
+    const seed = SEED + i;
+    const { text } = generateProgram(seed);
+    const run = fuzzWritten(text, seed);
+    return { seed, text, written: run };
+  });
+  const dir = Deno.makeTempDirSync();
+  try {
+    assert.deepEqual(await compareWithGuile(programs, dir), []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("fuzz sample: 150 malformed inputs each give a value or one located error line", async () => {
+  const run = await fuzz({
+    mode: "malformed",
+    count: 150,
+    seed: SEED,
+    workers: 2,
+    timeoutMs: 60_000,
+    written: false,
+  });
+  assert.deepEqual(run.findings, []);
+  assert.deepEqual(run.hangs, []);
+  const kinds = new Set(Array.from({ length: 150 }, (_, i) => mutant(SEED + i).mutation));
+  assert.deepEqual([...kinds].sort(), [...MUTATIONS].sort());
+});
+
+Deno.test("the generator: a seed is one program; programs use parameters, closures, loops, recursion, lists, strings", () => {
+  assert.equal(generateProgram(7).text, generateProgram(7).text);
+  const texts = Array.from({ length: 200 }, (_, i) => generateProgram(SEED + i).text).join("\n");
+  for (
+    const feature of [
+      "(define k",
+      "(lambda",
+      "(let loop",
+      "(rec",
+      "(iter",
+      "fold-left",
+      "map",
+      "filter",
+      "string-append",
+      "string->symbol",
+      "(make",
+    ]
+  ) {
+    assert.ok(texts.includes(feature), `no generated program has ${feature}`);
+  }
+});
+
+/** The interpreted mode, with a value off by one part in 10⁹: the check must see it. */
+const WRONG: RunMode = {
+  name: "wrong",
+  every: 1,
+  run: (p) => {
+    const vg = interpretedValueAndGrad(p, f64Backend);
+    return { ...vg, value: vg.value * (1 + 1e-9) + 1e-9 };
+  },
+};
+const THROWS: RunMode = {
+  name: "throws",
+  every: 1,
+  run: () => {
+    throw new TypeError("boom");
+  },
+};
+
+Deno.test("the check finds an injected mismatch and a host exception, and shrinks the reproducer", () => {
+  const { forms, text } = generateProgram(SEED + 3);
+  const finding = checkProgram(text, "f.scm", 0, [WRONG]);
+  assert.equal(finding?.kind, "mismatch");
+  assert.equal(finding?.mode, "wrong");
+  assert.deepEqual(checkProgram(text, "f.scm", 0, [THROWS]), {
+    kind: "crash",
+    mode: "throws",
+    detail: "TypeError: boom",
+  });
+  const small = shrink(forms, finding!, (t) => checkProgram(t, "f.scm", 0, [WRONG]));
+  assert.ok(small.length < text.length, `shrunk ${small.length} of ${text.length} characters`);
+  assert.equal(checkProgram(small, "f.scm", 0, [WRONG])?.kind, "mismatch");
+});
+
+Deno.test("a worker that takes longer than the timeout is a hang, and the run goes on after it", async () => {
+  const run = await fuzz({
+    mode: "programs",
+    count: 3,
+    seed: SEED,
+    workers: 1,
+    timeoutMs: 1,
+    written: false,
+  });
+  assert.ok(run.hangs.length >= 1);
+});
+
+Deno.test("malformed checks: a located error passes; shrinking text keeps the failure", () => {
+  assert.equal(checkMalformed("(+ 1", "m.scm"), undefined);
+  assert.equal(checkMalformed("(car 5)", "m.scm"), undefined);
+  assert.equal(shrinkText("abcXdef", (t) => t.includes("X")), "X");
+});
+
+/** The value with the literals as constants, as the worker writes it for Guile. */
+function fuzzWritten(text: string, seed: number): string {
+  return runProgram(loadProgram(text, `fuzz-${seed}.scm`, { model: false }), f64Backend);
+}
