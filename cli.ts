@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type Limits } from "./lib/compile/runtime.ts";
 import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
 import { FIT_USAGE, fitCommand } from "./lib/fit/command.ts";
 import { BATTERY_USAGE, batteryBenchCommand } from "./lib/domains/battery_command.ts";
+import { SEARCH_USAGE, searchCommand } from "./lib/search/command.ts";
 
 const USAGE = `dmci — differentiable meta-circular interpretation
 
@@ -23,6 +24,7 @@ commands:
   run FILE.scm     print the value of the program's last expression (Scheme write syntax)
   repl             read-eval-print loop
   bench battery    the battery capacity-fade benchmark (bench battery --help)
+  search SPEC.json program-and-parameter co-search (search --help)
   verify PATH…     value and gradient, direct vs through the evaluator vs central differences
                    (--seeds N: seed 0 is the literals as written; see verify --help)
 
@@ -131,6 +133,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   verify: verifyCommand,
   fit: fitCommand,
   bench: benchCommand,
+  search: searchCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit code. */
@@ -151,6 +154,8 @@ export async function main(argv: string[]): Promise<number> {
         ? FIT_USAGE
         : command === "bench" && rest[0] === "battery"
         ? BATTERY_USAGE
+        : command === "search"
+        ? SEARCH_USAGE
         : USAGE;
       console.log(usage);
       return 0;
