@@ -126,6 +126,8 @@ type Planned = {
 /** The proposals of the next round of at most `k` records. */
 async function plan(state: SearchState, c: LoopContext, k: number): Promise<Planned[]> {
   const out: Promise<Planned>[] = [];
+  // A round of seed programs holds nothing else: proposals need the seeds in the database.
+  if (state.count < c.seeds.length) k = Math.min(k, c.seeds.length - state.count);
   for (let j = 0; j < k; j++) {
     const n = state.count + j + 1;
     if (n <= c.seeds.length) {
