@@ -190,3 +190,48 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
   assert.equal(history.filter((h) => h.proposer === "seed").length, 1, "the seed is not added again");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("search: SIGTERM writes a checkpoint and exits 130; --resume goes on from it", async () => {
+  const { dir, spec } = await tempSpec({ evaluations: 400, checkpoint_every: 1000 });
+  const out = join(dir, "out");
+  const cli = join(root, "cli.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--stack-size=4000", cli, "search", spec, "--out", out, "--workers", "1"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    if ((await readHistory(out).catch(() => [])).length >= 10) break;
+  }
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 130);
+  const ck = JSON.parse(await Deno.readTextFile(join(out, "checkpoint.json")));
+  const history = await readHistory(out);
+  assert.ok(
+    ck.count >= 10 && ck.count <= history.length,
+    `checkpoint at ${ck.count}, ${history.length} records`,
+  );
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--stack-size=4000",
+      cli,
+      "search",
+      spec,
+      "--resume",
+      out,
+      "--evaluations",
+      "40",
+      "--workers",
+      "1",
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(res.code, 0);
+  assert.deepEqual((await readHistory(out)).map((h) => h.n), Array.from({ length: 40 }, (_, i) => i + 1));
+  await Deno.remove(dir, { recursive: true });
+});
