@@ -44,6 +44,11 @@ async function tempSpec(search: Record<string, unknown> = {}): Promise<{ dir: st
   return { dir, spec: path };
 }
 
+/** Waits until `out/history.jsonl` holds at least `n` records. */
+async function waitForRecords(out: string, n: number): Promise<void> {
+  while ((await readHistory(out).catch(() => [])).length < n) await new Promise((r) => setTimeout(r, 200));
+}
+
 /** A record without the fields that vary from run to run (timings). */
 function stable(r: HistoryRecord): Omit<HistoryRecord, "seconds" | "time"> {
   const { seconds: _s, time: _t, ...rest } = r;
@@ -150,11 +155,7 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
   ];
   const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).spawn();
   // Wait until a checkpoint and some records after it exist, then SIGKILL.
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const n = (await readHistory(out).catch(() => [])).length;
-    if (n >= 23) break;
-  }
+  await waitForRecords(out, 23);
   child.kill("SIGKILL");
   await child.status;
   const before = await Deno.readTextFile(join(out, "history.jsonl"));
@@ -188,6 +189,14 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
   const after = (await Deno.readTextFile(join(out, "history.jsonl"))).split("\n");
   complete.forEach((line, i) => assert.equal(after[i], line, `record ${i + 1} is kept as it was`));
   assert.equal(history.filter((h) => h.proposer === "seed").length, 1, "the seed is not added again");
+  // The outputs of the finished search.
+  const best = await Deno.readTextFile(join(out, "best.scm"));
+  assert.match(best, /^; dmci search: fit task "decay-search"/);
+  assert.match(best, /test rows: NMSE/);
+  assert.equal(JSON.parse(await Deno.readTextFile(join(out, "best.json"))).score, doc.best.score);
+  for (const svg of ["best_vs_evaluations.svg", "best_vs_time.svg", "pareto.svg", "best_fit.svg"]) {
+    assert.ok((await Deno.readTextFile(join(out, svg))).startsWith("<svg"), svg);
+  }
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -200,10 +209,7 @@ Deno.test("search: SIGTERM writes a checkpoint and exits 130; --resume goes on f
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    if ((await readHistory(out).catch(() => [])).length >= 10) break;
-  }
+  await waitForRecords(out, 10);
   child.kill("SIGTERM");
   assert.equal((await child.status).code, 130);
   const ck = JSON.parse(await Deno.readTextFile(join(out, "checkpoint.json")));

@@ -3,18 +3,7 @@
  * vega): the best score against evaluations and against time, and the Pareto front of
  * complexity against score. Plain rows in, SVG text out.
  */
-import { loadVega } from "../deps.ts";
-
-async function render(spec: Record<string, unknown>): Promise<string> {
-  const { vega, vegaLite } = await loadVega();
-  const compiled = vegaLite.compile(spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Error });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
+import { renderVegaLite as render } from "../fit/plot.ts";
 
 const COMMON = {
   $schema: "https://vega.github.io/schema/vega-lite/v6.json",
