@@ -44,6 +44,12 @@ async function tempSpec(search: Record<string, unknown> = {}): Promise<{ dir: st
   return { dir, spec: path };
 }
 
+/** A `deno run cli.ts search …` subprocess command. */
+function cli(args: string[], stdout: "null" | "piped" = "null"): Deno.Command {
+  const flags = ["run", "-A", "--v8-flags=--stack-size=4000", join(root, "cli.ts"), "search"];
+  return new Deno.Command(Deno.execPath(), { args: [...flags, ...args], stdout, stderr: "null" });
+}
+
 /** Waits until `out/history.jsonl` holds at least `n` records. */
 async function waitForRecords(out: string, n: number): Promise<void> {
   while ((await readHistory(out).catch(() => [])).length < n) await new Promise((r) => setTimeout(r, 200));
@@ -141,19 +147,7 @@ Deno.test("search: runaway, recursive, huge-tensor and throwing candidates are r
 Deno.test("search: kill -9 and --resume lose no completed record and repeat none", async () => {
   const { dir, spec } = await tempSpec({ evaluations: 400 });
   const out = join(dir, "out");
-  const args = [
-    "run",
-    "-A",
-    "--v8-flags=--stack-size=4000",
-    join(root, "cli.ts"),
-    "search",
-    spec,
-    "--out",
-    out,
-    "--workers",
-    "1",
-  ];
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).spawn();
+  const child = cli([spec, "--out", out, "--workers", "1"]).spawn();
   // Wait until a checkpoint and some records after it exist, then SIGKILL.
   await waitForRecords(out, 23);
   child.kill("SIGKILL");
@@ -161,25 +155,7 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
   const before = await Deno.readTextFile(join(out, "history.jsonl"));
   const complete = before.slice(0, before.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
   assert.ok(complete.length >= 23);
-  const resumed = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--stack-size=4000",
-      join(root, "cli.ts"),
-      "search",
-      spec,
-      "--resume",
-      out,
-      "--evaluations",
-      "60",
-      "--workers",
-      "1",
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  });
+  const resumed = cli([spec, "--resume", out, "--evaluations", "60", "--workers", "1", "--json"], "piped");
   const res = await resumed.output();
   assert.equal(res.code, 0);
   const doc = JSON.parse(new TextDecoder().decode(res.stdout));
@@ -203,12 +179,7 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
 Deno.test("search: SIGTERM writes a checkpoint and exits 130; --resume goes on from it", async () => {
   const { dir, spec } = await tempSpec({ evaluations: 400, checkpoint_every: 1000 });
   const out = join(dir, "out");
-  const cli = join(root, "cli.ts");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--stack-size=4000", cli, "search", spec, "--out", out, "--workers", "1"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const child = cli([spec, "--out", out, "--workers", "1"]).spawn();
   await waitForRecords(out, 10);
   child.kill("SIGTERM");
   assert.equal((await child.status).code, 130);
@@ -218,25 +189,8 @@ Deno.test("search: SIGTERM writes a checkpoint and exits 130; --resume goes on f
     ck.count >= 10 && ck.count <= history.length,
     `checkpoint at ${ck.count}, ${history.length} records`,
   );
-  const res = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--stack-size=4000",
-      cli,
-      "search",
-      spec,
-      "--resume",
-      out,
-      "--evaluations",
-      "40",
-      "--workers",
-      "1",
-      "--json",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
+  const res = await cli([spec, "--resume", out, "--evaluations", "40", "--workers", "1", "--json"], "piped")
+    .output();
   assert.equal(res.code, 0);
   assert.deepEqual((await readHistory(out)).map((h) => h.n), Array.from({ length: 40 }, (_, i) => i + 1));
   await Deno.remove(dir, { recursive: true });
