@@ -204,3 +204,38 @@ Deno.test("database: one elite per cell, dedupe by shape, migration along the ri
   const s1 = db.sample(0, () => 0.1)!;
   assert.equal(s1.parent.id, "4", "elitism: the island's best");
 });
+
+Deno.test("program task: the score is the program's own loss on the validation rows at the fitted constant", async () => {
+  const x = Array.from({ length: 20 }, (_, i) => 1 + i / 5),
+    y = x.map((v, i) => 0.7 * v + 0.02 * Math.cos(5 * i));
+  const s = await loadSearchSpec(
+    await writeSpec({
+      name: "own-loss",
+      inputs: { x: "x", y: "y" },
+      loss: { kind: "program", returns: "loss" },
+      data: { columns: { x, y } },
+      backend: "f64",
+      search: {
+        task: "program",
+        seeds: [{ text: "(mean (square (- y (* 1.0 x))))" }],
+        primitives: ["mean", "square", "-", "*"],
+      },
+    }),
+  );
+  const task = await makeTask(await taskMaterial(s));
+  const out = evaluateCandidate(task, {
+    id: "1",
+    text: "(mean (square (- y (* 1.0 x))))",
+    parent: null,
+    quickBar: null,
+  });
+  assert.ok(out.ok, out.ok ? "" : out.message);
+  if (!out.ok) return;
+  // Least squares through the origin on the 15 fit rows; the loss on the last 5.
+  const a = x.slice(0, 15).reduce((acc, v, i) => acc + v * y[i], 0) /
+    x.slice(0, 15).reduce((acc, v) => acc + v * v, 0);
+  const loss = x.slice(15).reduce((acc, v, i) => acc + (y[15 + i] - a * v) ** 2, 0) / 5;
+  assert.ok(Math.abs(out.constants[0].value - a) < 1e-7, `${out.constants[0].value} vs ${a}`);
+  assert.ok(Math.abs(out.score - loss) < 1e-9 * Math.max(1, loss) + 1e-12, `${out.score} vs ${loss}`);
+  assert.equal(out.constants[0].se, null, "a loss that is not a likelihood implies no standard errors");
+});
