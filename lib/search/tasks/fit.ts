@@ -122,9 +122,13 @@ function variance(col: Float64Array, rows: readonly number[]): number {
   return v > 0 ? v : 1;
 }
 
-/** The problem of fitting `program` to the material's table. */
-export function problemOf(m: FitMaterial, backend: Backend, program: ProgramData): FitProblem {
-  const table = tableFromColumns(m.columns, Object.keys(m.columns), "error");
+/** The problem of fitting `program` to the material's table (made from its columns when not given). */
+export function problemOf(
+  m: FitMaterial,
+  backend: Backend,
+  program: ProgramData,
+  table = tableFromColumns(m.columns, Object.keys(m.columns), "error"),
+): FitProblem {
   return fitProblem({
     backend,
     program,
@@ -146,10 +150,11 @@ export function problemOf(m: FitMaterial, backend: Backend, program: ProgramData
  */
 export function fitTask(m: FitMaterial, backend: Backend): Task {
   const roles = fitRoles(m);
+  const table = tableFromColumns(m.columns, Object.keys(m.columns), "error");
   return {
     info: m.info,
     calibrate({ program }: Candidate, stage: Stage, warm: readonly number[] | null): Calibrated {
-      const p = problemOf(m, backend, program);
+      const p = problemOf(m, backend, program, table);
       const rows = stage === "quick" ? roles.quick : roles.fit;
       const u0 = warm ? uOf(p, warm) : initialU(p, rows);
       const starts = restartStarts(p, u0, stage === "quick" ? 1 : m.restarts, m.seed);
