@@ -239,3 +239,8 @@ Deno.test("program task: the score is the program's own loss on the validation r
   assert.ok(Math.abs(out.score - loss) < 1e-9 * Math.max(1, loss) + 1e-12, `${out.score} vs ${loss}`);
   assert.equal(out.constants[0].se, null, "a loss that is not a likelihood implies no standard errors");
 });
+
+Deno.test("the pendulum search data are what scripts/make_pendulum_data.ts makes", async () => {
+  const { pendulumCsv } = await import("../scripts/make_pendulum_data.ts");
+  assert.equal(await Deno.readTextFile(join(root, "fixtures/search/pendulum.csv")), pendulumCsv());
+});
