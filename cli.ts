@@ -14,6 +14,7 @@ import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
 import { FIT_USAGE, fitCommand } from "./lib/fit/command.ts";
 import { BATTERY_USAGE, batteryBenchCommand } from "./lib/domains/battery_command.ts";
 import { SERVE_USAGE, serveCommand } from "./lib/server/command.ts";
+import { SEARCH_USAGE, searchCommand } from "./lib/search/command.ts";
 
 const USAGE = `dmci — differentiable meta-circular interpretation
 
@@ -25,6 +26,7 @@ commands:
   repl             read-eval-print loop
   bench battery    the battery capacity-fade benchmark (bench battery --help)
   serve            the fit server: HTTP API, sandboxed fit jobs, dashboard (serve --help)
+  search SPEC.json program-and-parameter co-search (search --help)
   verify PATH…     value and gradient, direct vs through the evaluator vs central differences
                    (--seeds N: seed 0 is the literals as written; see verify --help)
 
@@ -134,6 +136,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number | void>> = {
   fit: fitCommand,
   bench: benchCommand,
   serve: serveCommand,
+  search: searchCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit code. */
@@ -156,6 +159,8 @@ export async function main(argv: string[]): Promise<number> {
         ? BATTERY_USAGE
         : command === "serve"
         ? SERVE_USAGE
+        : command === "search"
+        ? SEARCH_USAGE
         : USAGE;
       console.log(usage);
       return 0;

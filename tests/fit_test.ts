@@ -12,7 +12,8 @@ const CLI = new URL("../cli.ts", import.meta.url).pathname;
 async function specsFor(csv: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(SPECS)) {
-    if (!e.name.endsWith(".json")) continue;
+    // Search specs (`*-search.json`, deno task search) are fit specs plus a search block.
+    if (!e.name.endsWith(".json") || e.name.endsWith("-search.json")) continue;
     const { spec } = await loadSpec(join(SPECS, e.name));
     if (spec.data.csv && basename(spec.data.csv) === csv) out.push(join(SPECS, e.name));
   }

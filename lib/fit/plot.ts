@@ -78,7 +78,19 @@ export async function renderFitPlot(p: FitPlotInput): Promise<string> {
   }
 
   const { rows, panelNames, dropped } = plotRows(p);
-  const spec = vegaLiteSpec(p, rows, panelNames, dropped);
+  return await renderVegaLite(vegaLiteSpec(p, rows, panelNames, dropped));
+}
+
+/**
+ * Renders a vega-lite spec headless (no canvas, no DOM, no network) to SVG text.
+ *
+ * @example
+ * ```ts
+ * const svg = await renderVegaLite({ data: { values: [{ x: 1, y: 2 }] }, mark: "point",
+ *   encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } } });
+ * ```
+ */
+export async function renderVegaLite(spec: Record<string, unknown>): Promise<string> {
   const { vega, vegaLite } = await loadVega();
   const compiled = vegaLite.compile(spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none", logLevel: vega.Error });

@@ -8,7 +8,7 @@
 import { DmciError } from "../errors.ts";
 import type { Backend } from "../backend/backend.ts";
 import type { Limits, Runtime } from "../compile/runtime.ts";
-import { interpret } from "../dmci.ts";
+import { interpret, type ProgramData } from "../dmci.ts";
 import { execute, type Inputs, type Program, runtimeFor } from "../program.ts";
 import type { Table } from "./data.ts";
 import { type FitParam, fitParams, toTheta, toU } from "./params.ts";
@@ -37,8 +37,11 @@ export type ModelSpec = Pick<Spec, "params" | "inputs" | "target" | "loss">;
 export interface FitProblem {
   readonly backend: Backend;
   readonly runtime: Runtime;
-  readonly program: Program;
+  /** The program: compiled for "direct" mode; the evaluator needs only its data (a search candidate). */
+  readonly program: Program | ProgramData;
   readonly mode: "interpreted" | "direct";
+  /** Limits of every run (fuel, depth; default DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
   readonly table: Table;
   /** Program variable ← data column, each bound as a tensor of the rows' values. */
   readonly inputs: Readonly<Record<string, string>>;
@@ -55,8 +58,6 @@ export interface FitProblem {
   readonly nu: number;
   /** Trace and replay the objective on f64 (see lib/backend/f64/trace); false: `--no-trace`. */
   readonly trace: boolean;
-  /** Limits of each run of the program (default: DEFAULT_LIMITS). */
-  readonly limits?: Partial<Limits>;
 }
 
 /**
@@ -70,7 +71,7 @@ export interface FitProblem {
  */
 export function fitProblem(o: {
   readonly backend: Backend;
-  readonly program: Program;
+  readonly program: Program | ProgramData;
   readonly table: Table;
   readonly spec: ModelSpec;
   readonly mode?: "interpreted" | "direct";
@@ -91,6 +92,7 @@ export function fitProblem(o: {
     runtime: o.runtime ?? runtimeFor(o.backend),
     program: o.program,
     mode: o.mode ?? "interpreted",
+    limits: o.limits,
     table: o.table,
     inputs: o.spec.inputs,
     target: o.spec.target,
@@ -100,7 +102,6 @@ export function fitProblem(o: {
     withSigma,
     nu: free.length + (withSigma ? 1 : 0),
     trace: o.trace ?? true,
-    ...(o.limits ? { limits: o.limits } : {}),
   };
 }
 
@@ -205,7 +206,9 @@ export function columnsOf(
  * ```
  */
 export function runModel(p: FitProblem, ps: readonly unknown[], inputs: Inputs): unknown {
-  return p.mode === "direct"
-    ? execute(p.program, p.runtime, ps, p.limits, inputs)
-    : interpret(p.program, p.runtime, ps, { inputs, limits: p.limits });
+  if (p.mode === "interpreted") return interpret(p.program, p.runtime, ps, { inputs, limits: p.limits });
+  if (!("code" in p.program)) {
+    throw new DmciError("spec", `${p.program.file}: "direct" mode needs a compiled program (loadProgram)`);
+  }
+  return execute(p.program, p.runtime, ps, p.limits, inputs);
 }

@@ -112,7 +112,8 @@ const optimizerSchema = z.strictObject({
 }, { error: "an object" });
 
 // The shape; `specSchema` adds the cross-field rules.
-const specObject = z.strictObject({
+/** The spec's fields as a zod object (for schemas that extend a spec, like the search spec's). */
+export const specObject = z.strictObject({
   $schema: z.string({ error: "a string" }).optional()
     .describe("For editors: the path or URL of this JSON Schema. Ignored by dmci."),
   name: text("a non-empty string").describe("The model's name."),
@@ -163,7 +164,8 @@ export type OptimizerSpec = Spec["optimizer"];
 // A Scheme identifier as the reader sees one: no delimiters, not a number.
 const IDENTIFIER = /^[^\s()[\]{}"';`|,#][^\s()[\]{}"';`|,]*$/;
 
-function crossCheck(s: Spec, ctx: z.RefinementCtx<Spec>): void {
+/** The spec's cross-field rules (bounds, a target unless the loss is the program's, inline columns). */
+export function crossCheck(s: Spec, ctx: z.RefinementCtx<Spec>): void {
   const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
   if (s.target === undefined && s.loss.kind !== "program") {
     issue(
@@ -476,8 +478,21 @@ export function parseSpec(json: unknown, where: string): Spec {
  * ```
  */
 export function parseSpecText(text: string, file: string): Spec {
+  return parseTextWith(specSchema, text, file);
+}
+
+/**
+ * Parses JSON text and validates it against `schema` (the spec's, or one extending it), with the
+ * spec's errors: JSON path, expected and found, at the file's line:col.
+ *
+ * @example
+ * ```ts
+ * parseTextWith(specSchema, '{"name": "d", "program": "d.scm", "target": "y", "data": {"csv": "d.csv"}}', "d.json");
+ * ```
+ */
+export function parseTextWith<T>(schema: z.ZodType<T>, text: string, file: string): T {
   const { value, locate } = parseJsonLocated(text, file);
-  const r = specSchema.safeParse(value);
+  const r = schema.safeParse(value);
   if (!r.success) throw specError(r.error.issues, value, file, locate);
   return r.data;
 }

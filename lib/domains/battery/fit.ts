@@ -8,7 +8,7 @@
  */
 import { DmciError } from "../../errors.ts";
 import type { Backend, TensorData } from "../../backend/backend.ts";
-import type { Runtime } from "../../compile/runtime.ts";
+import type { Limits, Runtime } from "../../compile/runtime.ts";
 import { interpret } from "../../dmci.ts";
 import { dThetaDu, toTheta, toU, type Transform } from "../../fit/params.ts";
 import { type BatchEvaluation, batchLbfgs } from "../../fit/optim/batch_lbfgs.ts";
@@ -27,6 +27,8 @@ export interface FitSettings {
   readonly maxRounds: number;
   /** Trace and replay the batched objective on f64 (default true; `--no-trace` sets false). */
   readonly trace?: boolean;
+  /** Limits of every run (default DEFAULT_LIMITS). */
+  readonly limits?: Partial<Limits>;
 }
 
 /** Cells' rows padded into one batch. */
@@ -57,8 +59,14 @@ function makeBatch(cells: readonly NormalisedCell[], rows: readonly number[]): B
 }
 
 /** Runs the model once on the batch: params are backend values (numbers or tensors). */
-function runModel(model: Model, rt: Runtime, params: readonly unknown[], cycle: TensorData): unknown {
-  return interpret(model.program, rt, params, { inputs: { [CYCLE_INPUT]: cycle } });
+function runModel(
+  model: Model,
+  rt: Runtime,
+  params: readonly unknown[],
+  cycle: TensorData,
+  limits?: Partial<Limits>,
+): unknown {
+  return interpret(model.program, rt, params, { inputs: { [CYCLE_INPUT]: cycle }, limits });
 }
 
 /** The shape of a backend value, or null when it is not a number. */
@@ -89,7 +97,10 @@ function warmUp(model: Model, s: FitSettings): void {
   const probe = (cycles: number[][]): number[] =>
     B.run((ps) => {
       const [C, T] = [cycles.length, cycles[0].length];
-      const v = runModel(model, s.runtime, ps, { shape: [C, 1, T], data: Float64Array.from(cycles.flat()) });
+      const v = runModel(model, s.runtime, ps, {
+        shape: [C, 1, T],
+        data: Float64Array.from(cycles.flat()),
+      }, s.limits);
       const full = B.binary("add", v, B.fill([C, 1, T], 0));
       const shape = B.shape(full);
       if (shape.length !== 3 || shape[0] !== C || shape[1] !== 1 || shape[2] !== T) {
@@ -98,7 +109,11 @@ function warmUp(model: Model, s: FitSettings): void {
       return (B.toNested(full) as number[][][]).flat(2);
     }, model.program.theta0);
   B.run(
-    (ps) => interpret(model.program, s.runtime, ps, { inputs: { [CYCLE_INPUT]: Float64Array.of(1) } }),
+    (ps) =>
+      interpret(model.program, s.runtime, ps, {
+        inputs: { [CYCLE_INPUT]: Float64Array.of(1) },
+        limits: s.limits,
+      }),
     model.program.theta0,
   );
   const alone = probe([[100, 200]]), batched = probe([[100, 200, 300], [400, 500, 600]]);
@@ -149,7 +164,7 @@ function objective(model: Model, s: FitSettings, batch: Batch, layout: Layout, R
     const ps: unknown[] = new Array(n);
     layout.fixed.forEach((v, j) => ps[j] = v);
     layout.leaves.forEach((leaf, i) => ps[leaf.param] = leaves[i]);
-    const v = runModel(model, s.runtime, ps, batch.cycle);
+    const v = runModel(model, s.runtime, ps, batch.cycle, s.limits);
     const y = B.reshape(B.tensor(Array.from(batch.y)), [batch.C, 1, batch.T]);
     const w = B.reshape(B.tensor(Array.from(batch.w)), [batch.C, 1, batch.T]);
     const shape = shapeOf(B, v);
@@ -394,7 +409,7 @@ export function predictCells(
     data: Float64Array.from(theta, (th) => th[j]),
   }));
   const flat = B.run((ps) => {
-    const v = runModel(model, s.runtime, ps, batch.cycle);
+    const v = runModel(model, s.runtime, ps, batch.cycle, s.limits);
     const shape = shapeOf(B, v);
     const full = B.binary("add", v, B.fill([C, 1, batch.T], 0));
     const fs = B.shape(full);

@@ -7,6 +7,7 @@
 import { basename, join } from "node:path";
 import { DmciError, type Span } from "../../errors.ts";
 import { loadProgram, type Program } from "../../program.ts";
+import { type ProgramData, readProgram } from "../../dmci.ts";
 import { toU, type Transform } from "../../fit/params.ts";
 
 /** One parameter of a model as the benchmark fits it. */
@@ -26,7 +27,8 @@ export interface Model {
   /** The file's base name without `.scm`. */
   readonly name: string;
   readonly file: string;
-  readonly program: Program;
+  /** The program (only read, not compiled, when parsed with `compile: false`: the evaluator runs it). */
+  readonly program: Program | ProgramData;
   /** In the program's parameter order. */
   readonly params: readonly ModelParam[];
 }
@@ -141,8 +143,8 @@ function inside(t: Transform, v: number): boolean {
  * m.params[0]; // { name: "a", init: 0.1, transform: { kind: "positive" }, global: false }
  * ```
  */
-export function parseModel(text: string, file: string): Model {
-  const program = loadProgram(text, file);
+export function parseModel(text: string, file: string, options: { compile?: boolean } = {}): Model {
+  const program = options.compile === false ? readProgram(text, file) : loadProgram(text, file);
   const directives = parseDirectives(text, file);
   const names = new Set(program.params.map((p) => p.name));
   for (const [name, d] of directives) {

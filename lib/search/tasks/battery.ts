@@ -1,0 +1,183 @@
+/**
+ * The `battery` task: the protocol of `bench battery` on the data set's TRAINING cells only (its
+ * test cells, chosen by the same seeded split as `bench battery --test-fraction F --seed S`, are
+ * dropped before the material is made). A candidate's score is the early-split extrapolation RMSE
+ * by leave-one-cell-out over the training cells: for each training cell, the globals are fitted on
+ * the other training cells' full curves, then its per-cell parameters on its first 25% of rows,
+ * and the RMSE is taken after that window; the score is the mean over cells. The fits are
+ * lib/domains/battery/fit.ts's batched L-BFGS through the evaluator.
+ */
+import { DmciError } from "../../errors.ts";
+import type { Backend } from "../../backend/backend.ts";
+import { runtimeFor } from "../../program.ts";
+import { loadCellSet } from "../../domains/battery/cells.ts";
+import { type Model, parseModel } from "../../domains/battery/model.ts";
+import { fitCells, fitGlobals, type FitSettings, predictCells } from "../../domains/battery/fit.ts";
+import {
+  cellMetrics,
+  normalise,
+  type NormalisedCell,
+  splitCells,
+  windowRows,
+} from "../../domains/battery/protocol.ts";
+import { toU } from "../../fit/params.ts";
+import { resolveFrom } from "../../fit/spec.ts";
+import type { ConstantReport, TaskInfo } from "../types.ts";
+import type { LoadedSearch } from "../spec.ts";
+import type { Calibrated, Candidate, RunLimits, Stage, Task } from "./task.ts";
+
+/** Plain data the battery task is made from: the training cells only. */
+export interface BatteryMaterial {
+  readonly kind: "battery";
+  readonly info: TaskInfo;
+  readonly cells: { name: string; cycle: number[]; capacityAh: number[] }[];
+  /** The cells `bench battery` would test on (named for the record; their data is not here). */
+  readonly heldOut: string[];
+  readonly data: string;
+  readonly restarts: number;
+  readonly maxRounds: number;
+  readonly seed: number;
+  readonly quickRows: number;
+  readonly limits: RunLimits;
+}
+
+/**
+ * Loads the cells, keeps the training cells of bench battery's split.
+ *
+ * @example
+ * ```ts
+ * const m = await batteryMaterial(await loadSearchSpec("fixtures/specs/battery-search.json"));
+ * m.cells.map((c) => c.name);
+ * ```
+ */
+export async function batteryMaterial(s: LoadedSearch, dataOverride?: string): Promise<BatteryMaterial> {
+  const b = s.spec.search;
+  const bat = b.battery!;
+  const dir = dataOverride ?? resolveFrom(s.dir, bat.data);
+  const set = await loadCellSet(dir);
+  const split = splitCells(set.cells.map((c) => c.name), bat.test_fraction, bat.seed);
+  const train = set.cells.filter((c) => split.train.includes(c.name));
+  if (train.length < 2) {
+    throw new DmciError(
+      "data",
+      `${dir}: leave-one-cell-out needs at least 2 training cells, got ${train.length}`,
+    );
+  }
+  return {
+    kind: "battery",
+    info: {
+      kind: "battery",
+      name: s.spec.name,
+      inputs: ["cycle"],
+      goal: "the normalised capacity at each cycle, elementwise in `cycle` (a tensor of cycle numbers)",
+      dataSummary: train.map((c) =>
+        `${c.name}: ${c.cycle.length} cycles up to ${c.cycle[c.cycle.length - 1]}, ` +
+        `capacity ${c.capacityAh[0].toPrecision(4)} → ${
+          c.capacityAh[c.capacityAh.length - 1].toPrecision(4)
+        } Ah`
+      ).join("; "),
+      allowedPrimitives: s.primitives,
+      maxComplexity: b.max_complexity,
+    },
+    cells: train.map((c) => ({
+      name: c.name,
+      cycle: Array.from(c.cycle),
+      capacityAh: Array.from(c.capacityAh),
+    })),
+    heldOut: split.test,
+    data: dir,
+    restarts: bat.restarts,
+    maxRounds: bat.max_rounds,
+    seed: bat.seed,
+    quickRows: Math.max(b.quick_rows, 120),
+    limits: { fuel: b.fuel, maxTensor: b.max_tensor },
+  };
+}
+
+/** Every k-th row of a cell (and its last), so that it has at most `rows` rows. */
+function thin(cell: NormalisedCell, rows: number): NormalisedCell {
+  const k = Math.ceil(cell.y.length / rows);
+  if (k <= 1) return cell;
+  const keep = Array.from({ length: cell.y.length }, (_, i) => i).filter((i) =>
+    i % k === 0 || i === cell.y.length - 1
+  );
+  return {
+    ...cell,
+    cycle: Float64Array.from(keep, (i) => cell.cycle[i]),
+    capacityAh: Float64Array.from(keep, (i) => cell.capacityAh[i]),
+    y: Float64Array.from(keep, (i) => cell.y[i]),
+  };
+}
+
+/** The leave-one-cell-out early-split RMSE of each training cell. */
+export function leaveOneCellOut(model: Model, s: FitSettings, cells: readonly NormalisedCell[]): number[] {
+  const hasGlobals = model.params.some((p) => p.global);
+  return cells.map((test, i) => {
+    const train = cells.filter((_, j) => j !== i);
+    const g = hasGlobals ? fitGlobals(model, s, train) : null;
+    const rows = windowRows(test.y.length, "early");
+    const fits = fitCells(model, s, [test], [rows], g?.globals ?? {}, g?.perCellMedian, `early ${i}`);
+    const prediction = predictCells(model, s, [test], fits.theta)[0];
+    const rmse = cellMetrics(test, prediction, rows).rmse;
+    if (rmse === null) throw new DmciError("type", `the prediction of ${test.name} is not finite`);
+    return rmse;
+  });
+}
+
+/** The model with its literals replaced by `warm` where each lies in its transform's domain. */
+function warmed(model: Model, warm: readonly number[] | null): Model {
+  if (!warm) return model;
+  return {
+    ...model,
+    params: model.params.map((p, i) => {
+      try {
+        toU(p.transform, warm[i], p.name);
+        return Number.isFinite(warm[i]) ? { ...p, init: warm[i] } : p;
+      } catch {
+        return p;
+      }
+    }),
+  };
+}
+
+/** Makes the battery task on `backend`. */
+export function batteryTask(m: BatteryMaterial, backend: Backend): Task {
+  const cells = m.cells.map((c) =>
+    normalise({
+      name: c.name,
+      file: c.name,
+      cycle: Float64Array.from(c.cycle),
+      capacityAh: Float64Array.from(c.capacityAh),
+    })
+  );
+  const quickCells = cells.map((c) => thin(c, m.quickRows));
+  const settings = (stage: Stage): FitSettings => ({
+    backend,
+    runtime: runtimeFor(backend),
+    restarts: stage === "quick" ? Math.min(2, m.restarts) : m.restarts,
+    seed: m.seed,
+    maxRounds: stage === "quick" ? Math.max(20, Math.floor(m.maxRounds / 3)) : m.maxRounds,
+    limits: { fuel: m.limits.fuel },
+  });
+  return {
+    info: m.info,
+    calibrate(candidate: Candidate, stage: Stage, warm: readonly number[] | null): Calibrated {
+      const model = warmed(parseModel(candidate.text, candidate.program.file, { compile: false }), warm);
+      const s = settings(stage);
+      const rmses = leaveOneCellOut(model, s, stage === "quick" ? quickCells : cells);
+      const score = rmses.reduce((a, b) => a + b, 0) / rmses.length;
+      const details = Object.fromEntries(cells.map((c, i) => [`rmse_${c.name}`, rmses[i]]));
+      if (stage === "quick") return { score, constants: [], details };
+      // The constants written into the program: globals fitted on all training cells' full
+      // curves, per-cell ones at the median of those cells' fits (a start for a new cell).
+      const all = fitGlobals(model, s, cells);
+      const constants: ConstantReport[] = model.params.map((p) => ({
+        name: p.name,
+        value: p.global ? all.globals[p.name] : all.perCellMedian[p.name],
+        se: null,
+        validationGrad: null,
+      }));
+      return { score, constants, details: { ...details, train_rmse: Math.sqrt(all.mse) } };
+    },
+  };
+}
