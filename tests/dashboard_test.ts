@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+// deno-lint-ignore no-import-prefix
 import { chromium } from "npm:playwright-core@1.65.1";
 import { FitClient } from "../mod.ts";
 import { ROOT, startServerProcess } from "./helpers/server.ts";
