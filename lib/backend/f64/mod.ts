@@ -86,16 +86,8 @@ export function createF64Backend(opts: F64Options = {}): Backend {
       return toNested(n);
     },
     toNumber(x: unknown): number {
-      if (typeof x === "number") return x;
-      const n = asNode("toNumber", x);
-      let v: number;
-      if (n.data === null) v = n.v;
-      else if (n.data.length === 1) v = n.data[0];
-      else {throw new DmciError(
-          "type",
-          `toNumber: expected a one-element tensor, got shape ${fmtShape(n.shape)}`,
-        );}
-      if (recorder !== null) recorder.guard(n, "toNumber", Float64Array.of(v));
+      const v = scalarOf("toNumber", x);
+      if (recorder !== null && x instanceof Node) recorder.guard(x, "toNumber", Float64Array.of(v));
       return v;
     },
     test(name: string, f: (a: number, b: number) => boolean, a: unknown, b?: unknown): boolean {

@@ -199,3 +199,12 @@ export function setRecorder(r: Recorder | null): Recorder | null {
 export function elementsOf(n: Node): Float64Array {
   return n.data === null ? Float64Array.of(n.v) : n.data.slice();
 }
+
+/**
+ * The elements of a staged function's auxiliary output (a number or node), read without a
+ * guard because the run is over; null when there is none.
+ */
+export function auxElements(x: unknown): Float64Array | null {
+  if (typeof x === "number") return Float64Array.of(x);
+  return x instanceof Node ? elementsOf(x) : null;
+}

@@ -7,7 +7,7 @@
 import type { ParamValue, StagedResult } from "../../backend.ts";
 import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
 import { backward, beginTape, endTape, isTracked, type Node } from "../tape.ts";
-import { type GuardEntry, type Recorded, SlotRef, type TraceArg } from "./record.ts";
+import { auxElements, type GuardEntry, type Recorded, SlotRef, type TraceArg } from "./record.ts";
 
 /** A trace prepared for replay; each call returns null where a guard fails. */
 export interface CompiledTrace {
@@ -47,14 +47,6 @@ function runEntries(t: Recorded, vals: unknown[]): boolean {
   return true;
 }
 
-/** The elements of an auxiliary output, read without guarding (the run is over). */
-function auxOf(x: unknown): Float64Array | null {
-  if (x === null) return null;
-  if (typeof x === "number") return Float64Array.of(x);
-  const n = x as Node;
-  return n.data === null ? Float64Array.of(n.v) : n.data.slice();
-}
-
 /**
  * The node-replay engine for a recorded trace.
  *
@@ -76,7 +68,7 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
         for (let i = 0; i < leaves.length; i++) vals[i] = leaves[i];
         if (!runEntries(t, vals)) return null;
         const y = resolve(t.result, vals), value = scalarValue(y);
-        const aux = t.aux === null ? null : auxOf(resolve(t.aux, vals));
+        const aux = t.aux === null ? null : auxElements(resolve(t.aux, vals));
         if (isTracked(y)) {
           seed(y);
           backward();
@@ -93,7 +85,7 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
         theta.forEach((p, i) => vals[i] = paramConst(p, i, max));
         if (!runEntries(t, vals)) return null;
         const value = scalarValue(resolve(t.result, vals));
-        return { value, aux: t.aux === null ? null : auxOf(resolve(t.aux, vals)) };
+        return { value, aux: t.aux === null ? null : auxElements(resolve(t.aux, vals)) };
       } finally {
         endTape(saved);
       }

@@ -22,7 +22,7 @@ import type {
 import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
 import { backward, beginTape, endTape, isTracked, Node } from "../tape.ts";
 import { compileTrace } from "./compile.ts";
-import { Recorder, setRecorder } from "./record.ts";
+import { auxElements, Recorder, setRecorder } from "./record.ts";
 import type { CompiledTrace } from "./replay_nodes.ts";
 
 /** Traces kept per staged function and parameter shapes. */
@@ -35,14 +35,6 @@ function shapeKey(theta: readonly ParamValue[]): string {
   let k = "";
   for (const p of theta) k += typeof p === "number" ? "s," : `[${p.shape.join("x")}],`;
   return k;
-}
-
-/** Elements of an auxiliary output read after the run, without recording a guard. */
-function auxNow(x: unknown): Float64Array | null {
-  if (x === undefined || x === null) return null;
-  if (typeof x === "number") return Float64Array.of(x);
-  if (x instanceof Node) return x.data === null ? Float64Array.of(x.v) : x.data.slice();
-  return null;
 }
 
 /**
@@ -74,7 +66,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       } finally {
         setRecorder(prev);
       }
-      const value = scalarValue(out.value), aux = auxNow(out.aux);
+      const value = scalarValue(out.value), aux = auxElements(out.aux);
       if (isTracked(out.value)) {
         seed(out.value);
         backward();
@@ -150,7 +142,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       const saved = beginTape(false);
       try {
         const out = f(theta.map((p, i) => paramConst(p, i, max)));
-        return { value: scalarValue(out.value), aux: auxNow(out.aux) };
+        return { value: scalarValue(out.value), aux: auxElements(out.aux) };
       } finally {
         endTape(saved);
       }
