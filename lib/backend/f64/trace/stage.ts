@@ -20,7 +20,7 @@ import type {
   StageStats,
 } from "../../backend.ts";
 import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
-import { backward, beginTape, endTape, isTracked, Node } from "../tape.ts";
+import { backward, beginTape, endTape, isTracked, type Node } from "../tape.ts";
 import { compileTrace } from "./compile.ts";
 import { auxElements, Recorder, setRecorder } from "./record.ts";
 import type { CompiledTrace } from "./replay_nodes.ts";
