@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
 import { Database } from "./database.ts";
-import { type HistoryRecord, type LoopContext, round, SearchState } from "./controller.ts";
+import { type HistoryRecord, type LoopContext, runRounds, SearchState } from "./controller.ts";
 import { type Checkpoint, HistoryFile, readCheckpoint, readHistory, writeAtomic } from "./checkpoint.ts";
 import { type Evaluator, workerPool } from "./pool.ts";
 import { makeProposer, type ProposerOptions, sumUsage } from "./proposers/mod.ts";
@@ -165,24 +165,33 @@ export async function runSearch(s: LoadedSearch, o: SearchOptions): Promise<Sear
   try {
     const start = state.count;
     let lastCheckpoint = state.count;
-    while (state.count < budget && (minutes === undefined || elapsed() < minutes * 60)) {
-      const k = Math.min(workers, budget - state.count);
-      const recs = await round(state, ctx, k, elapsed);
-      await file.append(recs);
-      await writeCalls();
-      for (const r of recs) {
-        state.apply(r);
-        records.set(r.id, r);
-      }
-      if (state.count - lastCheckpoint >= b.checkpoint_every) {
-        lastCheckpoint = state.count;
-        await checkpoint();
-      }
-      o.onProgress?.(
-        progressLine(state, budget, minutes, elapsed(), state.count - start, (performance.now() - t0) / 1000),
-        false,
-      );
-    }
+    await runRounds(state, ctx, {
+      budget,
+      minutes,
+      elapsed,
+      beforeApply: async (recs) => {
+        await file.append(recs);
+        await writeCalls();
+      },
+      afterRound: async (recs) => {
+        for (const r of recs) records.set(r.id, r);
+        if (state.count - lastCheckpoint >= b.checkpoint_every) {
+          lastCheckpoint = state.count;
+          await checkpoint();
+        }
+        o.onProgress?.(
+          progressLine(
+            state,
+            budget,
+            minutes,
+            elapsed(),
+            state.count - start,
+            (performance.now() - t0) / 1000,
+          ),
+          false,
+        );
+      },
+    });
     await checkpoint();
   } finally {
     signals.forEach((sig) => Deno.removeSignalListener(sig, onSignal));
