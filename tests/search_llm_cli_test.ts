@@ -181,3 +181,26 @@ Deno.test("search CLI: --llm-* flags are checked, and go with --proposer llm onl
   assert.notEqual(mutate.code, 0);
   assert.match(mutate.stderr, /--llm-model: the --llm-\* flags go with --proposer llm/);
 });
+
+Deno.test("search --help documents the --llm-* flags and the variables they override", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", "search", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  for (
+    const word of [
+      "--llm-base-url URL",
+      "--llm-model M",
+      "--llm-key K",
+      "--llm-temperature T",
+      "DMCI_LLM_BASE_URL",
+      "DMCI_LLM_MODEL",
+      "DMCI_LLM_API_KEY",
+      "DMCI_LLM_TEMPERATURE",
+      "llm_calls.jsonl",
+    ]
+  ) assert.ok(text.includes(word), `search --help mentions ${word}`);
+});
