@@ -47,4 +47,7 @@ export {
   FitServerError,
   type FitSubmission,
   type FitView,
+  type SearchProgressRecord,
+  type SearchSubmission,
+  type SearchView,
 } from "./lib/client.ts";

@@ -8,6 +8,7 @@ import { configFromEnv, type ServerConfig } from "./lib/server/config.ts";
 import { openSqliteStore } from "./lib/server/sqlite_store.ts";
 import { Runner } from "./lib/server/runner.ts";
 import { fixtureNames } from "./lib/server/requests.ts";
+import { searchFixtureNames } from "./lib/server/search_requests.ts";
 import { makeApp } from "./lib/server/app.ts";
 
 /** A running server. */
@@ -32,9 +33,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     workers: config.workers,
     queue: config.queue,
     evalSeconds: config.evalSeconds,
+    llm: config.llm,
   });
   const requeued = await runner.recover();
-  const app = makeApp({ config, store, runner, fixtures: fixtureNames() });
+  const app = makeApp({
+    config,
+    store,
+    runner,
+    fixtures: fixtureNames(),
+    searchFixtures: searchFixtureNames(),
+  });
   const { promise: ready, resolve } = Promise.withResolvers<number>();
   const server = Deno.serve({
     hostname: config.host,

@@ -1,17 +1,40 @@
 /**
- * A typed client of the fit server (server.ts): submit a fit, wait for it with a progress
- * callback (server-sent events), cancel it, evaluate a program's value and gradient. It uses
+ * A typed client of the fit server (server.ts): submit a fit or a program search, wait for it
+ * with a progress callback (server-sent events), cancel it, evaluate a program's value and gradient. It uses
  * only `fetch`, so it works wherever mod.ts is imported by URL; it imports no server code.
  */
 import { DmciError, type ErrorKind } from "./errors.ts";
-import type { FitErrorRecord, FitProgressRecord, FitRecord, JobLimits } from "./server/store.ts";
+import type {
+  FitErrorRecord,
+  FitProgressRecord,
+  FitRecord,
+  JobLimits,
+  SearchProgressRecord,
+} from "./server/store.ts";
 
-export type { FitErrorRecord, FitProgressRecord, FitStatus } from "./server/store.ts";
+export type { FitErrorRecord, FitProgressRecord, FitStatus, SearchProgressRecord } from "./server/store.ts";
 
 /** A fit as the server reports it (GET /v1/fits/:id). */
 export interface FitView extends FitRecord {
   readonly url: string;
 }
+
+/** A search as the server reports it (GET /v1/searches/:id); `result` is what `search --json` prints. */
+export interface SearchView extends Omit<FitRecord, "progress"> {
+  readonly url: string;
+  readonly progress: SearchProgressRecord | null;
+}
+
+/** What to search: an inline search spec (data.columns, seeds as {"text"}), or a bundled one's name. */
+export type SearchSubmission =
+  & ({ readonly spec: Record<string, unknown> } | { readonly fixture: string })
+  & {
+    readonly evaluations?: number;
+    readonly minutes?: number;
+    readonly seed?: number;
+    readonly proposer?: "mutate" | "llm";
+    readonly limits?: Partial<JobLimits>;
+  };
 
 /** What to fit: an inline spec (with data.columns, or `csv` text), or a bundled fixture's name. */
 export type FitSubmission =
@@ -123,12 +146,53 @@ export class FitClient {
    * Follows the fit's events until its final state and returns it; `onProgress` gets each
    * progress report. Rejects when `signal` aborts.
    */
-  async wait(
+  wait(id: string, onProgress?: (p: FitProgressRecord) => void, signal?: AbortSignal): Promise<FitView> {
+    return this.follow(`/v1/fits/${encodeURIComponent(id)}`, onProgress, signal);
+  }
+
+  /** Queues a program search; a full queue throws FitServerError with status 429 and `retryAfter`. */
+  submitSearch(what: SearchSubmission): Promise<{ id: string; url: string; status: "queued" }> {
+    return this.json("POST", "/v1/searches", what);
+  }
+
+  /** The search's current state. */
+  getSearch(id: string): Promise<SearchView> {
+    return this.json("GET", `/v1/searches/${encodeURIComponent(id)}`);
+  }
+
+  /** A page of searches, newest first. */
+  listSearches(limit = 20, cursor?: string): Promise<{ items: SearchView[]; next: string | null }> {
+    const q = `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    return this.json("GET", `/v1/searches${q}`);
+  }
+
+  /** Cancels a queued or running search. */
+  cancelSearch(id: string): Promise<SearchView> {
+    return this.json("DELETE", `/v1/searches/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Follows the search's events until its final state and returns it; `onProgress` gets each
+   * progress report (evaluations, best score, …). Rejects when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * const { id } = await client.submitSearch({ fixture: "pendulum-search", evaluations: 50 });
+   * const s = await client.waitSearch(id, (p) => console.log(p.evaluations, p.best));
+   * s.result?.best; // { program, params, score, complexity, … }
+   * ```
+   */
+  waitSearch(
     id: string,
-    onProgress?: (p: FitProgressRecord) => void,
+    onProgress?: (p: SearchProgressRecord) => void,
     signal?: AbortSignal,
-  ): Promise<FitView> {
-    const res = await this.request("GET", `/v1/fits/${encodeURIComponent(id)}/events`, undefined, signal);
+  ): Promise<SearchView> {
+    return this.follow(`/v1/searches/${encodeURIComponent(id)}`, onProgress, signal);
+  }
+
+  /** Follows a job's events (`path` + /events) until its final state. */
+  private async follow<V, P>(path: string, onProgress?: (p: P) => void, signal?: AbortSignal): Promise<V> {
+    const res = await this.request("GET", `${path}/events`, undefined, signal);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     try {
@@ -139,9 +203,9 @@ export class FitClient {
         for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
           const event = parseEvent(buffer.slice(0, end));
           buffer = buffer.slice(end + 2);
-          if (event?.name === "final") return JSON.parse(event.data) as FitView;
+          if (event?.name === "final") return JSON.parse(event.data) as V;
           if (event?.name === "progress") {
-            const p = JSON.parse(event.data) as { progress: FitProgressRecord | null };
+            const p = JSON.parse(event.data) as { progress: P | null };
             if (p.progress) onProgress?.(p.progress);
           }
         }
@@ -149,7 +213,7 @@ export class FitClient {
     } finally {
       reader.cancel().catch(() => {});
     }
-    return await this.get(id); // the stream ended without a final event (server going down)
+    return await this.json<V>("GET", path); // the stream ended without a final event (server going down)
   }
 
   private async request(

@@ -7,8 +7,8 @@
 import { fnv1a, uniform } from "./random.ts";
 import { DmciError } from "./errors.ts";
 import type { Backend, ParamValue, ValueAndGrad } from "./backend/backend.ts";
-import { execute, loadProgram, type Program, type RunOptions, runtimeFor, valueAndGrad } from "./program.ts";
-import { interpretedValueAndGrad, stageInterpreted } from "./dmci.ts";
+import { execute, type Inputs, loadProgram, type Program, type RunOptions, runtimeFor } from "./program.ts";
+import { interpret } from "./dmci.ts";
 
 /**
  * Tolerances of `ok` (README "Verification"). Every comparison uses `relativeDiff`:
@@ -120,6 +120,74 @@ export function perturbedTheta(file: string, seed: number, theta0: readonly numb
   );
 }
 
+/** The header line of a verify program's test input: `; @input NAME V…`. */
+const INPUT_DIRECTIVE = /^\s*;+\s*@input\b(.*)$/;
+
+/**
+ * The test inputs a verify program declares, one `; @input NAME V…` comment line each: one value
+ * binds NAME to that number, several to a 1-D tensor of them (as a data column is bound). A
+ * program with none gets undefined. A malformed line is a `spec` error at its line:col.
+ *
+ * @example
+ * ```ts
+ * declaredInputs("; @input cycle 50 300 800\n(* 2.0 cycle)", "m.scm"); // { cycle: [50, 300, 800] }
+ * declaredInputs("; @input x 0.5\n(* 2.0 x)", "m.scm"); // { x: 0.5 }
+ * ```
+ */
+export function declaredInputs(text: string, file: string): Record<string, number | number[]> | undefined {
+  const out: Record<string, number | number[]> = {};
+  let any = false;
+  text.split("\n").forEach((line, i) => {
+    const m = INPUT_DIRECTIVE.exec(line);
+    if (!m) return;
+    const span = { file, line: i + 1, col: line.indexOf("@input") + 1 };
+    const fail = (what: string): never => {
+      throw new DmciError("spec", `@input: ${what}; expected "; @input NAME V…" (numbers)`, span);
+    };
+    const [name, ...words] = m[1].trim().split(/\s+/).filter((w) => w !== "");
+    if (!name) fail("no input name");
+    if (name in out) fail(`${name} is given twice`);
+    if (words.length === 0) fail(`no value for ${name}`);
+    const values = words.map((w) => {
+      const x = Number(w);
+      return Number.isFinite(x) ? x : fail(`${JSON.stringify(w)} is not a number`);
+    });
+    out[name] = values.length === 1 ? values[0] : values;
+    any = true;
+  });
+  return any ? out : undefined;
+}
+
+/**
+ * The function of θ that verify differentiates: the program run directly or through the
+ * evaluator, with its declared inputs bound. A program with declared inputs may return a tensor
+ * (one value per input element, as a model of a data column does): its sum is the value checked.
+ * Tests that compare runs of fixture programs use this, so that they bind the same inputs.
+ *
+ * @example
+ * ```ts
+ * import { f64Backend } from "./backend/f64/mod.ts";
+ * const text = "; @input t 1 2\n(* 3.0 t)";
+ * const f = verifyBody(loadProgram(text, "m.scm"), f64Backend, "direct", declaredInputs(text, "m.scm"));
+ * f64Backend.valueAndGrad(f, prog.theta0); // { value: 9, grad: [3] }
+ * ```
+ */
+export function verifyBody(
+  prog: Program,
+  backend: Backend,
+  mode: "direct" | "interpreted",
+  inputs?: Inputs,
+): (params: unknown[]) => unknown {
+  const rt = runtimeFor(backend);
+  const total = (v: unknown) =>
+    inputs !== undefined && backend.isTensor(v) && !backend.shape(v).every((d) => d === 1)
+      ? backend.sum(v)
+      : v;
+  return mode === "direct"
+    ? (params) => total(execute(prog, rt, params, undefined, inputs))
+    : (params) => total(interpret(prog, rt, params, { inputs }));
+}
+
 /** A program's value as a number: a plain number or a one-element tensor, else a `type` error. */
 function scalarOf(backend: Backend, v: unknown): number {
   if (typeof v === "number") return v;
@@ -130,10 +198,15 @@ function scalarOf(backend: Backend, v: unknown): number {
   );
 }
 
-/** The program's value at θ on a backend (a forward run without gradients). */
-export function forwardValue(prog: Program, backend: Backend, theta: readonly number[]): number {
-  const rt = runtimeFor(backend);
-  return backend.run((params) => scalarOf(backend, execute(prog, rt, params)), theta);
+/** The program's value at θ on a backend (a forward run without gradients), its declared inputs bound. */
+export function forwardValue(
+  prog: Program,
+  backend: Backend,
+  theta: readonly number[],
+  inputs?: Inputs,
+): number {
+  const body = verifyBody(prog, backend, "direct", inputs);
+  return backend.run((params) => scalarOf(backend, body(params)), theta);
 }
 
 /** Step sizes of the central differences, as multiples of max(|θᵢ|, 1e-3), best first. */
@@ -164,6 +237,7 @@ export function finiteDifferenceError(
   f64: Backend,
   theta: readonly number[],
   grad: readonly number[],
+  inputs?: Inputs,
 ): number {
   let scale = 0;
   for (const g of grad) scale = Math.max(scale, Math.abs(g));
@@ -172,7 +246,7 @@ export function finiteDifferenceError(
     const t = theta.slice();
     t[i] = x;
     try {
-      return forwardValue(prog, f64, t);
+      return forwardValue(prog, f64, t, inputs);
     } catch {
       return NaN;
     }
@@ -235,19 +309,25 @@ function oneLine(e: unknown, stage: string): string {
  */
 export function verifyProgram(text: string, file: string, options: VerifyOptions): VerifyPair[] {
   const seeds = options.seeds ?? 1;
-  const interpret = options.interpret ?? interpretedValueAndGrad;
   const tol = interpTolerance(options.backend);
   let prog: Program | undefined;
+  let inputs: Inputs | undefined;
   let loadError: string | undefined;
   try {
     prog = loadProgram(text, file);
+    inputs = declaredInputs(text, file);
   } catch (e) {
+    prog = undefined;
     loadError = oneLine(e, "load");
   }
   const pairs: VerifyPair[] = [];
+  const run = (backend: Backend, mode: "direct" | "interpreted", theta: readonly number[]) =>
+    backend.valueAndGrad(verifyBody(prog!, backend, mode, inputs), theta);
   // One staged function per program: seeds k > 0 replay the seed-0 trace where its guards hold.
   const staged = prog && options.backend.name === "f64" && options.trace !== false && !options.interpret
-    ? stageInterpreted(prog, options.backend)
+    ? options.backend.stage((params) => ({
+      value: verifyBody(prog!, options.backend, "interpreted", inputs)(params),
+    }))
     : null;
   for (let seed = 0; seed < seeds; seed++) {
     const pair: VerifyPair = {
@@ -277,12 +357,14 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
     const theta = pair.theta;
     let stage = "direct";
     try {
-      const direct = valueAndGrad(prog, options.backend, { theta });
+      const direct = run(options.backend, "direct", theta);
       const gd = gradNumbers(direct.grad);
       pair.value_direct = json(direct.value);
       pair.grad_direct = gd.map(json);
       stage = "interpreted";
-      const interp = interpret(prog, options.backend, { theta });
+      const interp = options.interpret
+        ? options.interpret(prog, options.backend, { theta, inputs })
+        : run(options.backend, "interpreted", theta);
       const gi = gradNumbers(interp.grad);
       pair.value_interp = json(interp.value);
       pair.grad_interp = gi.map(json);
@@ -306,10 +388,8 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
         pair.max_rel_trace_diff = json(traceDiff);
       }
       stage = "finite differences";
-      const g64 = options.backend === options.f64
-        ? gd
-        : gradNumbers(valueAndGrad(prog, options.f64, { theta }).grad);
-      const fdErr = finiteDifferenceError(prog, options.f64, theta, g64);
+      const g64 = options.backend === options.f64 ? gd : gradNumbers(run(options.f64, "direct", theta).grad);
+      const fdErr = finiteDifferenceError(prog, options.f64, theta, g64, inputs);
       pair.fd_max_rel_err = json(fdErr);
       const finite = Number.isFinite(direct.value) && gd.every(Number.isFinite);
       pair.ok = finite && valueDiff <= tol && maxRel <= tol && fdErr <= TOLERANCES.fd &&

@@ -8,7 +8,7 @@
  * replies (diff application, fenced blocks).
  */
 import assert from "node:assert/strict";
-import { Hono } from "./helpers/deps.ts";
+import { fencedReply, reply, startServer, type Step } from "./helpers/llm_server.ts";
 import { DmciError } from "../lib/errors.ts";
 import { read } from "../lib/read/reader.ts";
 import { languageReference } from "../lib/reference.ts";
@@ -77,121 +77,6 @@ function context(seed: number, recentErrors: ProposalContext["recentErrors"] = [
     seed,
   };
 }
-
-// ---------------------------------------------------------------------------------------------
-// the scripted server
-
-type Step =
-  | { kind: "reply"; content: string; promptTokens: number; completionTokens: number; delayMs?: number }
-  | { kind: "status"; status: 429 | 500 | 400; headers?: Record<string, string> }
-  | { kind: "hang" } // headers, half a JSON body, then nothing, ever
-  | { kind: "stream" }; // headers, then a byte every 5 ms, forever
-
-interface Server {
-  readonly baseURL: string;
-  /** The request bodies received, in order. */
-  readonly requests: { messages: { role: string; content: string }[]; model: string }[];
-  /** Bodies that never end, and whether the client's abort reached the server (cancel). */
-  readonly endless: { cancelled: boolean }[];
-  maxInFlight: number;
-  close(): Promise<void>;
-}
-
-function startServer(script: Step[]): Server {
-  const encoder = new TextEncoder();
-  const timers: ReturnType<typeof setInterval>[] = [];
-  const controllers: ReadableStreamDefaultController[] = [];
-  let inFlight = 0;
-  const state: Server = {
-    baseURL: "",
-    requests: [],
-    endless: [],
-    maxInFlight: 0,
-    close: async () => {
-      timers.forEach(clearInterval);
-      for (const c of controllers) {
-        try {
-          c.close();
-        } catch { /* already cancelled */ }
-      }
-      await server.shutdown();
-    },
-  };
-  const endlessBody = (trickle: boolean): ReadableStream => {
-    const entry = { cancelled: false };
-    state.endless.push(entry);
-    let timer: ReturnType<typeof setInterval> | undefined;
-    return new ReadableStream({
-      start(c) {
-        controllers.push(c);
-        c.enqueue(encoder.encode('{"id":"chatcmpl-1","object":"chat.completion","choices":['));
-        if (trickle) {
-          timer = setInterval(() => c.enqueue(encoder.encode(" ")), 5);
-          timers.push(timer);
-        }
-      },
-      cancel() {
-        entry.cancelled = true;
-        clearInterval(timer);
-      },
-    });
-  };
-  const app = new Hono();
-  app.post("/v1/chat/completions", async (c) => {
-    state.requests.push(await c.req.json());
-    const step: Step = script.shift() ?? { kind: "status", status: 400 };
-    inFlight++;
-    state.maxInFlight = Math.max(state.maxInFlight, inFlight);
-    try {
-      switch (step.kind) {
-        case "reply":
-          if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
-          return c.json({
-            id: "chatcmpl-1",
-            object: "chat.completion",
-            created: 1,
-            model: "scripted",
-            choices: [{
-              index: 0,
-              message: { role: "assistant", content: step.content },
-              finish_reason: "stop",
-            }],
-            usage: {
-              prompt_tokens: step.promptTokens,
-              completion_tokens: step.completionTokens,
-              total_tokens: step.promptTokens + step.completionTokens,
-            },
-          });
-        case "status":
-          return c.json(
-            { error: { message: `scripted ${step.status}`, type: "scripted", code: null } },
-            step.status,
-            step.headers ?? {},
-          );
-        case "hang":
-        case "stream":
-          return new Response(endlessBody(step.kind === "stream"), {
-            headers: { "content-type": "application/json" },
-          });
-      }
-    } finally {
-      inFlight--;
-    }
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  (state as { baseURL: string }).baseURL = `http://127.0.0.1:${server.addr.port}/v1`;
-  return state;
-}
-
-const reply = (content: string, promptTokens: number, completionTokens: number): Step => ({
-  kind: "reply",
-  content,
-  promptTokens,
-  completionTokens,
-});
-
-const fencedReply = (program: string) =>
-  `A damped oscillation fits better.\n\n\`\`\`scheme\n${program}\`\`\`\n`;
 
 /** Waits (bounded) until `done` holds: the server sees a client's abort a moment after it happens. */
 async function eventually(done: () => boolean, ms = 3000): Promise<boolean> {

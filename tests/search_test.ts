@@ -17,7 +17,12 @@ import { constantContexts, distinctPrimitives, shapeKey, warmStart } from "../li
 import { Database, type Entry } from "../lib/search/database.ts";
 import { fitRoles } from "../lib/search/tasks/fit.ts";
 import { loadCellSet } from "../lib/domains/battery/cells.ts";
-import { splitCells } from "../lib/domains/battery/protocol.ts";
+import { cellMetrics, normalise, splitCells } from "../lib/domains/battery/protocol.ts";
+import { parseModel } from "../lib/domains/battery/model.ts";
+import { predictCells } from "../lib/domains/battery/fit.ts";
+import { batteryConstants, leaveOneCellOutFolds } from "../lib/search/tasks/battery.ts";
+import { createF64Backend } from "../lib/backend/f64/mod.ts";
+import { runtimeFor } from "../lib/program.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -153,6 +158,64 @@ Deno.test("battery task: bench battery's test cells never enter the material", a
   assert.deepEqual(m.cells.map((c) => c.name), split.train);
   assert.deepEqual(m.heldOut, split.test);
   assert.ok(split.test.every((name) => !m.cells.some((c) => c.name === name)));
+});
+
+Deno.test("battery task: constants carry Hessian SEs (against pooled OLS) and the score's gradient (against central differences)", async () => {
+  const set = await loadCellSet(join(root, "fixtures/battery/synthetic"));
+  const cells = set.cells.slice(0, 3).map(normalise);
+  const text = "; @param a positive global start 0.01 5\n(define q0 1.0)\n(define a 0.1)\n" +
+    "(define u (/ cycle 1000))\n(- q0 (* a u))\n";
+  const model = parseModel(text, "lin.scm", { compile: false });
+  const B = createF64Backend();
+  const s = { backend: B, runtime: runtimeFor(B), restarts: 2, seed: 0, maxRounds: 80 };
+  const folds = leaveOneCellOutFolds(model, s, cells);
+  // The pooled least-squares fit of y = q0 − a·u over every cell's curve, in closed form.
+  const us = cells.flatMap((c) => Array.from(c.cycle, (x) => x / 1000)),
+    ys = cells.flatMap((c) => Array.from(c.y));
+  const n = us.length, su = us.reduce((a, b) => a + b, 0), suu = us.reduce((a, b) => a + b * b, 0);
+  const sy = ys.reduce((a, b) => a + b, 0), suy = us.reduce((a, u, i) => a + u * ys[i], 0);
+  const det = n * suu - su * su;
+  const slope = (n * suy - su * sy) / det, q0 = (sy - slope * su) / n, a = -slope;
+  const sse = us.reduce((acc, u, i) => acc + (ys[i] - (q0 - a * u)) ** 2, 0);
+  const sigma2 = sse / (n - 2);
+  const ols = [Math.sqrt(sigma2 * suu / det), Math.sqrt(sigma2 * n / det)]; // se(q0), se(a)
+  const reports = batteryConstants(model, B, cells, folds, [q0, a], 1e8);
+  assert.deepEqual(reports.map((r) => r.name), ["q0", "a"]);
+  reports.forEach((r, j) => {
+    assert.ok(Math.abs(r.se! - ols[j]) <= 1e-5 * ols[j], `se of ${r.name}: ${r.se} vs OLS ${ols[j]}`);
+  });
+  // The gradient of the score (mean over folds of the RMSE after the early window), fits held fixed.
+  const score = (j: number, h: number) =>
+    folds.reduce((acc, f, i) => {
+      const theta = f.theta.map((t, k) => (k === j ? t + h : t));
+      return acc + cellMetrics(cells[i], predictCells(model, s, [cells[i]], [theta])[0], f.rows).rmse!;
+    }, 0) / folds.length;
+  reports.forEach((r, j) => {
+    const h = 1e-6;
+    const fd = (score(j, h) - score(j, -h)) / (2 * h);
+    assert.ok(
+      Math.abs(r.validationGrad! - fd) <= 1e-5 * Math.abs(fd),
+      `${r.name}: ${r.validationGrad} vs ${fd}`,
+    );
+  });
+
+  // Through the task and the cascade: every constant of an accepted candidate has both.
+  const spec = await writeSpec({
+    name: "b",
+    search: {
+      task: "battery",
+      seeds: [join(root, "fixtures/battery/linear.scm")],
+      battery: { data: join(root, "fixtures/battery/synthetic"), restarts: 2, max_rounds: 40 },
+    },
+  });
+  const task = await makeTask(await taskMaterial(await loadSearchSpec(spec)));
+  const out = evaluateCandidate(task, { id: "1", text, parent: null, quickBar: null });
+  assert.ok(out.ok, JSON.stringify(out));
+  if (!out.ok) return;
+  assert.equal(out.constants.length, 2);
+  for (const c of out.constants) {
+    assert.ok(c.se !== null && c.se > 0 && Number.isFinite(c.validationGrad), JSON.stringify(c));
+  }
 });
 
 Deno.test("shapes: constants abstracted for dedupe; behaviour; warm start where the subtree is unchanged", () => {

@@ -20,7 +20,7 @@ import {
 } from "../lib/program.ts";
 import { Pair } from "../lib/values.ts";
 import { uniform } from "../lib/random.ts";
-import { perturbedTheta } from "../lib/verify.ts";
+import { declaredInputs, perturbedTheta, verifyBody } from "../lib/verify.ts";
 
 const B = f64Backend;
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -83,12 +83,19 @@ const seeds = (file: string, prog: Program) =>
 Deno.test("traced = untraced on every fixture program at 5 seeds, direct and interpreted", () => {
   const programs = programsIn("fixtures/programs");
   let replays = 0, recordings = 0;
+  let withInputs = 0;
   for (const { file, text } of programs) {
     const prog = loadProgram(text, file);
     const thetas = seeds(file, prog);
-    const direct = stageProgram(prog, B), interp = stageInterpreted(prog, B);
-    agree(`${file} direct`, (theta) => valueAndGrad(prog, B, { theta }), direct, thetas);
-    agree(`${file} interpreted`, (theta) => interpretedValueAndGrad(prog, B, { theta }), interp, thetas);
+    // the test inputs a fixture declares (`; @input cycle …`), bound as verify binds them
+    const inputs = declaredInputs(text, file);
+    if (inputs) withInputs++;
+    const body = verifyBody(prog, B, "direct", inputs),
+      interpBody = verifyBody(prog, B, "interpreted", inputs);
+    const direct = B.stage((ps) => ({ value: body(ps) })),
+      interp = B.stage((ps) => ({ value: interpBody(ps) }));
+    agree(`${file} direct`, (theta) => B.valueAndGrad(body, theta), direct, thetas);
+    agree(`${file} interpreted`, (theta) => B.valueAndGrad(interpBody, theta), interp, thetas);
     for (const st of [direct.stats(), interp.stats()]) {
       replays += st.replays;
       recordings += st.recordings;
@@ -96,6 +103,7 @@ Deno.test("traced = untraced on every fixture program at 5 seeds, direct and int
   }
   // Most seeds k > 0 must be replays of seed 0's trace, or the test exercises no guard.
   assert.ok(replays > 6 * programs.length, `${replays} replays, ${recordings} recordings`);
+  assert.ok(withInputs >= 2, `${withInputs} fixtures declare inputs`);
 });
 
 /** The sum of every number (and tensor element) in a value made of pairs: a scalar of a list-valued program. */

@@ -19,6 +19,7 @@ import type { Datum } from "../lib/read/datum.ts";
 import { read } from "../lib/read/reader.ts";
 import {
   collectPrograms,
+  declaredInputs,
   type Executor,
   finiteDifferenceError,
   interpTolerance,
@@ -156,6 +157,42 @@ for (const name of ["f64", "tfjs"] as const) {
     assert.equal(report.summary.failed, 0, failures(report.pairs));
   });
 }
+
+Deno.test("@input lines: a number binds a scalar, several a tensor whose predictions are summed; errors located", () => {
+  const model = "; a model of a data column\n; @input t 1 2 4\n(define k 0.5)\n(* 2.0 (exp (* k t)))\n";
+  assert.deepEqual(declaredInputs(model, "m.scm"), { t: [1, 2, 4] });
+  assert.deepEqual(declaredInputs(";; @input x -0.5\n(* 2.0 x)", "m.scm"), { x: -0.5 });
+  assert.equal(declaredInputs("(* 2.0 3.0)", "m.scm"), undefined);
+  const [pair] = verifyProgram(model, "m.scm", { backend: f64Backend, f64: f64Backend });
+  assert.ok(pair.ok, JSON.stringify(pair));
+  // value Σ 2 e^{k t}; d/dk = Σ 2 t e^{k t}; d/d2.0 = Σ e^{k t}
+  const ts = [1, 2, 4];
+  const close = (a: number | null, b: number) =>
+    assert.ok(Math.abs(a! - b) <= 1e-12 * Math.abs(b), `${a} vs ${b}`);
+  close(pair.value_direct, ts.reduce((a, t) => a + 2 * Math.exp(0.5 * t), 0));
+  close(pair.grad_direct[0], ts.reduce((a, t) => a + 2 * t * Math.exp(0.5 * t), 0));
+  close(pair.grad_direct[1], ts.reduce((a, t) => a + Math.exp(0.5 * t), 0));
+  // without the line the program's input is unbound; a tensor value without declared inputs is not a scalar
+  const [unbound] = verifyProgram(model.replace("; @input t 1 2 4\n", ""), "m.scm", {
+    backend: f64Backend,
+    f64: f64Backend,
+  });
+  assert.ok(!unbound.ok && /t is unbound|unbound/.test(unbound.error ?? ""), unbound.error);
+  const [vector] = verifyProgram("(* 2.0 (tensor '(1 2)))", "v.scm", {
+    backend: f64Backend,
+    f64: f64Backend,
+  });
+  assert.ok(!vector.ok);
+  // malformed lines are spec errors at their line:col
+  assert.throws(
+    () => declaredInputs("; x\n; @input t one", "m.scm"),
+    /m\.scm:2:3: @input: "one" is not a number/,
+  );
+  assert.throws(() => declaredInputs("; @input t", "m.scm"), /no value for t/);
+  assert.throws(() => declaredInputs("; @input t 1\n; @input t 2", "m.scm"), /t is given twice/);
+  const [bad] = verifyProgram("; @input t x\n(* 2.0 t)", "b.scm", { backend: f64Backend, f64: f64Backend });
+  assert.match(bad.error!, /^load: .*b\.scm:1:3: @input/);
+});
 
 // ---------------------------------------------------------------------------------------------
 // The comparisons

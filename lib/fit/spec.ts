@@ -463,7 +463,20 @@ function specError(issues: readonly Issue[], root: unknown, where: string, locat
  * ```
  */
 export function parseSpec(json: unknown, where: string): Spec {
-  const r = specSchema.safeParse(json);
+  return parseWith(specSchema, json, where);
+}
+
+/**
+ * Validates an already-parsed object against `schema` (the spec's, or one extending it), with the
+ * spec's errors naming the JSON path, prefixed by `where`.
+ *
+ * @example
+ * ```ts
+ * parseWith(specSchema, { name: "d" }, "request"); // throws: request: $.program: missing …
+ * ```
+ */
+export function parseWith<T>(schema: z.ZodType<T>, json: unknown, where: string): T {
+  const r = schema.safeParse(json);
   if (!r.success) throw specError(r.error.issues, json, where);
   return r.data;
 }

@@ -285,3 +285,34 @@ export async function round(
     };
   });
 }
+
+/** The budget and the hooks of `runRounds`. */
+export interface RoundsOptions {
+  /** Records in all (the search stops when `state.count` reaches it). */
+  readonly budget: number;
+  /** Wall-clock minutes of the search, by `elapsed` (none: no time budget). */
+  readonly minutes?: number;
+  /** Seconds since the search began (over every run of it). */
+  readonly elapsed: () => number;
+  /**
+   * Called with each round's records before they are applied (history.jsonl: so a checkpoint of
+   * the applied state, written at any moment, never counts a record the history lacks).
+   */
+  readonly beforeApply?: (records: readonly HistoryRecord[]) => Promise<void> | void;
+  /** Called after each round, its records applied (checkpoints, progress). */
+  readonly afterRound?: (records: readonly HistoryRecord[]) => Promise<void> | void;
+}
+
+/**
+ * Runs rounds of `c.width` proposals until the budget (records or minutes) is spent, applying
+ * each round's records in history order: the loop of `deno task search` and of the server's
+ * search jobs.
+ */
+export async function runRounds(state: SearchState, c: LoopContext, o: RoundsOptions): Promise<void> {
+  while (state.count < o.budget && (o.minutes === undefined || o.elapsed() < o.minutes * 60)) {
+    const records = await round(state, c, Math.min(c.width, o.budget - state.count), o.elapsed);
+    await o.beforeApply?.(records);
+    for (const r of records) state.apply(r);
+    await o.afterRound?.(records);
+  }
+}

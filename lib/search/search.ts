@@ -7,11 +7,11 @@
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
 import { Database } from "./database.ts";
-import { type HistoryRecord, type LoopContext, round, SearchState } from "./controller.ts";
+import { type HistoryRecord, type LoopContext, runRounds, SearchState } from "./controller.ts";
 import { type Checkpoint, HistoryFile, readCheckpoint, readHistory, writeAtomic } from "./checkpoint.ts";
 import { type Evaluator, workerPool } from "./pool.ts";
-import { makeProposer } from "./proposers/mod.ts";
-import type { Proposer } from "./types.ts";
+import { makeProposer, type ProposerOptions, sumUsage } from "./proposers/mod.ts";
+import type { Proposer, ProposerCall, TokenUsage } from "./types.ts";
 import type { LoadedSearch } from "./spec.ts";
 import { type TaskMaterial, taskMaterial } from "./tasks/mod.ts";
 import { type TestReport, writeOutputs } from "./outputs.ts";
@@ -21,6 +21,8 @@ export interface SearchOptions {
   readonly out: string;
   readonly resume?: boolean;
   readonly proposer?: string | Proposer;
+  /** Options of the proposer named by `proposer` (the CLI's --llm-* flags). */
+  readonly proposerOptions?: ProposerOptions;
   readonly evaluations?: number;
   readonly minutes?: number;
   readonly workers?: number;
@@ -44,6 +46,28 @@ export interface SearchResult {
   readonly files: string[];
   readonly test: TestReport | null;
   readonly records: Map<string, HistoryRecord>;
+  /** Tokens of the proposer's requests over every run of this search (llm_calls.jsonl), or null. */
+  readonly tokens: TokenUsage | null;
+}
+
+/** The file of a calling proposer's request log, one attempt per line. */
+export const CALLS_FILE = "llm_calls.jsonl";
+
+/** Every attempt in `dir/llm_calls.jsonl` (complete lines only). */
+async function readCalls(dir: string): Promise<ProposerCall[]> {
+  try {
+    const text = await Deno.readTextFile(join(dir, CALLS_FILE));
+    return text.split("\n").filter((l) => l.trim() !== "").flatMap((l) => {
+      try {
+        return [JSON.parse(l) as ProposerCall];
+      } catch {
+        return []; // a torn last line
+      }
+    });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
 }
 
 function shapeOf(s: LoadedSearch) {
@@ -100,7 +124,19 @@ export async function runSearch(s: LoadedSearch, o: SearchOptions): Promise<Sear
   const workers = Math.max(1, o.workers ?? navigator.hardwareConcurrency ?? 2);
   const material = await taskMaterial(s, { data: o.data });
   const evaluator = (o.evaluator ?? workerPool)(material, workers, b.seconds);
-  const proposer = typeof o.proposer === "object" ? o.proposer : makeProposer(o.proposer ?? "mutate");
+  const proposer = typeof o.proposer === "object"
+    ? o.proposer
+    : makeProposer(o.proposer ?? "mutate", o.proposerOptions);
+  // A calling proposer's attempts are appended after each round; a resumed search keeps the old ones.
+  const earlierCalls = proposer.calls ? (o.resume ? await readCalls(o.out) : []) : null;
+  let callsWritten = 0;
+  const writeCalls = async () => {
+    const calls = proposer.calls?.() ?? [];
+    if (calls.length === callsWritten) return;
+    const lines = calls.slice(callsWritten).map((c) => JSON.stringify(c) + "\n").join("");
+    await Deno.writeTextFile(join(o.out, CALLS_FILE), lines, { append: true });
+    callsWritten = calls.length;
+  };
   const ctx: LoopContext = {
     info: material.info,
     seeds: s.seeds.map((x) => x.text),
@@ -129,23 +165,33 @@ export async function runSearch(s: LoadedSearch, o: SearchOptions): Promise<Sear
   try {
     const start = state.count;
     let lastCheckpoint = state.count;
-    while (state.count < budget && (minutes === undefined || elapsed() < minutes * 60)) {
-      const k = Math.min(workers, budget - state.count);
-      const recs = await round(state, ctx, k, elapsed);
-      await file.append(recs);
-      for (const r of recs) {
-        state.apply(r);
-        records.set(r.id, r);
-      }
-      if (state.count - lastCheckpoint >= b.checkpoint_every) {
-        lastCheckpoint = state.count;
-        await checkpoint();
-      }
-      o.onProgress?.(
-        progressLine(state, budget, minutes, elapsed(), state.count - start, (performance.now() - t0) / 1000),
-        false,
-      );
-    }
+    await runRounds(state, ctx, {
+      budget,
+      minutes,
+      elapsed,
+      beforeApply: async (recs) => {
+        await file.append(recs);
+        await writeCalls();
+      },
+      afterRound: async (recs) => {
+        for (const r of recs) records.set(r.id, r);
+        if (state.count - lastCheckpoint >= b.checkpoint_every) {
+          lastCheckpoint = state.count;
+          await checkpoint();
+        }
+        o.onProgress?.(
+          progressLine(
+            state,
+            budget,
+            minutes,
+            elapsed(),
+            state.count - start,
+            (performance.now() - t0) / 1000,
+          ),
+          false,
+        );
+      },
+    });
     await checkpoint();
   } finally {
     signals.forEach((sig) => Deno.removeSignalListener(sig, onSignal));
@@ -155,7 +201,8 @@ export async function runSearch(s: LoadedSearch, o: SearchOptions): Promise<Sear
   const { files, test } = o.plots === false
     ? { files: [], test: null }
     : await writeOutputs(o.out, s, state, records);
-  return { state, seconds: elapsed(), files, test, records };
+  const tokens = earlierCalls === null ? null : sumUsage([...earlierCalls, ...(proposer.calls?.() ?? [])]);
+  return { state, seconds: elapsed(), files, test, records, tokens };
 }
 
 /** Writes checkpoint.json for the state as applied. */

@@ -8,7 +8,15 @@ import { dirname } from "node:path";
 import { z } from "../deps.ts";
 import { DmciError } from "../errors.ts";
 import { PRIMITIVES } from "../primitives.ts";
-import { crossCheck, parseTextWith, readTextFile, resolveFrom, type Spec, specObject } from "../fit/spec.ts";
+import {
+  crossCheck,
+  parseTextWith,
+  parseWith,
+  readTextFile,
+  resolveFrom,
+  type Spec,
+  specObject,
+} from "../fit/spec.ts";
 
 const POSITIVE_INT = "a positive integer";
 const positiveInt = () => z.int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
@@ -142,4 +150,35 @@ export async function loadSearchSpec(path: string): Promise<LoadedSearch> {
     }
   }
   return { spec, file: path, dir, seeds, primitives: spec.search.primitives ?? DEFAULT_PRIMITIVES };
+}
+
+/**
+ * A search spec given as data (a request body): validated as `loadSearchSpec` validates a file,
+ * errors naming the JSON path after `where`; it may name no file, so its seeds are inline texts.
+ *
+ * @example
+ * ```ts
+ * const s = searchSpecFromData({ name: "l", inputs: { x: "x" }, target: "y", data: { columns: { x: [0, 1, 2, 3], y: [1, 3, 5, 7] } },
+ *   search: { task: "fit", seeds: [{ text: "(+ 1.0 (* 1.0 x))" }] } }, "request");
+ * s.seeds[0].text; // "(+ 1.0 (* 1.0 x))"
+ * ```
+ */
+export function searchSpecFromData(json: unknown, where: string): LoadedSearch {
+  const spec = parseWith(searchSchema, json, where);
+  const seeds = spec.search.seeds.map((seed, i) => {
+    if (typeof seed === "string") {
+      throw new DmciError(
+        "spec",
+        `${where}: $.search.seeds[${i}]: a spec given as data names no file; give {"text": "(…Scheme…)"}`,
+      );
+    }
+    return { text: seed.text, file: `${where}#seed${i}` };
+  });
+  const known = new Set(PRIMITIVES.map((p) => p.name));
+  (spec.search.primitives ?? []).forEach((name, i) => {
+    if (!known.has(name)) {
+      throw new DmciError("spec", `${where}: $.search.primitives[${i}]: unknown primitive "${name}"`);
+    }
+  });
+  return { spec, file: where, dir: "/", seeds, primitives: spec.search.primitives ?? DEFAULT_PRIMITIVES };
 }

@@ -83,6 +83,24 @@ export interface TokenUsage {
   readonly completionTokens: number;
 }
 
+/** One request attempt of a proposer that calls out (the `llm` proposer), with its tokens. */
+export interface ProposerCall {
+  /** The proposal's seed (attempts of one proposal share it). */
+  readonly seed: number;
+  /** 1 for the first attempt of a proposal, 2 for its first retry, … */
+  readonly attempt: number;
+  readonly outcome: "ok" | "http" | "timeout" | "connection" | "cancelled";
+  /** HTTP status, when the server answered with one. */
+  readonly status: number | null;
+  readonly ms: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** The wait before the next attempt, when one follows. */
+  readonly retryAfterMs: number | null;
+  /** What went wrong, for a failed attempt. */
+  readonly message: string | null;
+}
+
 /**
  * Writes candidate programs. A proposal may fail (an LLM reply that does not parse, a
  * mutation with nowhere to apply): it then resolves to an error message, which the
@@ -93,4 +111,6 @@ export interface Proposer {
   propose(context: ProposalContext): Promise<Proposal | { readonly error: string }>;
   /** Tokens used so far (LLM proposers). */
   usage?(): TokenUsage;
+  /** Every request attempt so far, in the order they ended (LLM proposers). */
+  calls?(): readonly ProposerCall[];
 }

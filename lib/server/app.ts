@@ -6,6 +6,7 @@
 import { DmciError, formatSpan } from "../errors.ts";
 import { formatPath } from "../fit/spec.ts";
 import {
+  type Context,
   cors,
   createRoute,
   HTTPException,
@@ -16,9 +17,10 @@ import {
   z,
 } from "./deps.ts";
 import type { ServerConfig } from "./config.ts";
-import { type FitRecord, type FitStore, isFinal } from "./store.ts";
+import { type FitRecord, type FitStore, isFinal, type JobKind } from "./store.ts";
 import { EvalFailed, QueueFull, type Runner } from "./runner.ts";
 import { fitRequest } from "./requests.ts";
+import { searchRequest } from "./search_requests.ts";
 import { errorBody, limitBody, logRequests, requireToken } from "./security.ts";
 import {
   AcceptedSchema,
@@ -31,6 +33,9 @@ import {
   HealthSchema,
   IdParamSchema,
   ListQuerySchema,
+  SearchBodySchema,
+  SearchPageSchema,
+  SearchSchema,
 } from "./schemas.ts";
 import { dashboard } from "./dashboard.tsx";
 
@@ -40,6 +45,8 @@ export interface AppParts {
   readonly store: FitStore;
   readonly runner: Runner;
   readonly fixtures: readonly string[];
+  /** The bundled search specs' names (`pendulum-search`, …). */
+  readonly searchFixtures?: readonly string[];
   /** Where the request log goes (default: stdout). */
   readonly log?: (line: string) => void;
 }
@@ -54,7 +61,9 @@ const failure = (description: string) => json(ErrorSchema, description);
 const BEARER = [{ bearer: [] }];
 
 const fitUrl = (id: string) => `/v1/fits/${id}`;
-const view = (r: FitRecord) => ({ ...r, url: fitUrl(r.id) });
+const searchUrl = (id: string) => `/v1/searches/${id}`;
+const urlOf = (kind: JobKind, id: string) => (kind === "search" ? searchUrl(id) : fitUrl(id));
+const view = (r: FitRecord) => ({ ...r, url: urlOf(r.kind, r.id) });
 
 // ---------------------------------------------------------------------------------------
 // Routes
@@ -159,6 +168,78 @@ const evalRoute = createRoute({
   },
 });
 
+const searchSubmitRoute = createRoute({
+  method: "post",
+  path: "/v1/searches",
+  security: BEARER,
+  summary: "Submit a program search",
+  description: "A search is a job like a fit: queued, run in a sandboxed worker (its candidates in nested " +
+    "workers with no permissions), under a wall-time limit, re-queued after a restart.",
+  request: { body: { content: { "application/json": { schema: SearchBodySchema } }, required: true } },
+  responses: {
+    202: json(AcceptedSchema, "Queued"),
+    400: failure("Invalid request (the message names the JSON path)"),
+    401: failure("Missing or wrong token"),
+    413: failure("Body too large"),
+    429: failure("Queue full; see Retry-After"),
+  },
+});
+
+const searchGetRoute = createRoute({
+  method: "get",
+  path: "/v1/searches/{id}",
+  security: BEARER,
+  summary: "A search's status, progress, result or error",
+  request: { params: IdParamSchema },
+  responses: {
+    200: json(SearchSchema, "The search"),
+    401: failure("Missing or wrong token"),
+    404: failure("No such search"),
+  },
+});
+
+const searchEventsRoute = createRoute({
+  method: "get",
+  path: "/v1/searches/{id}/events",
+  security: BEARER,
+  summary: "Server-sent events of a search's progress",
+  description:
+    'Events "progress" ({id, status, progress}) after each round, then one "final" (the Search), then the end.',
+  request: { params: IdParamSchema },
+  responses: {
+    200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" },
+    401: failure("Missing or wrong token"),
+    404: failure("No such search"),
+  },
+});
+
+const searchCancelRoute = createRoute({
+  method: "delete",
+  path: "/v1/searches/{id}",
+  security: BEARER,
+  summary: "Cancel a queued or running search",
+  request: { params: IdParamSchema },
+  responses: {
+    200: json(SearchSchema, "Cancelled"),
+    401: failure("Missing or wrong token"),
+    404: failure("No such search"),
+    409: failure("Already final"),
+  },
+});
+
+const searchListRoute = createRoute({
+  method: "get",
+  path: "/v1/searches",
+  security: BEARER,
+  summary: "List searches, newest first",
+  request: { query: ListQuerySchema },
+  responses: {
+    200: json(SearchPageSchema, "A page"),
+    400: failure("Bad query"),
+    401: failure("Missing or wrong token"),
+  },
+});
+
 const healthRoute = createRoute({
   method: "get",
   path: "/health",
@@ -211,37 +292,63 @@ export function makeApp(parts: AppParts): OpenAPIHono {
   });
   app.notFound((c) => c.json(errorBody("spec", `no route ${c.req.method} ${c.req.path}`), 404));
 
-  const noFit = (id: string) => errorBody("spec", `no fit with id ${JSON.stringify(id)}`);
+  const noJob = (kind: JobKind, id: string) => errorBody("spec", `no ${kind} with id ${JSON.stringify(id)}`);
+  const noFit = (id: string) => noJob("fit", id);
+  /** The job `id` when it is of `kind` (a search is not found at /v1/fits/:id, nor a fit at /v1/searches/:id). */
+  const jobOf = async (kind: JobKind, id: string) => {
+    const r = await store.get(id);
+    return r?.kind === kind ? r : undefined;
+  };
+  const submitted = (c: Context, kind: JobKind, submit: () => Promise<FitRecord>) =>
+    submit().then(
+      (record) => c.json({ id: record.id, url: urlOf(kind, record.id), status: "queued" as const }, 202),
+      (e) => {
+        if (!(e instanceof QueueFull)) throw e;
+        c.header("Retry-After", String(e.retryAfter));
+        return c.json(errorBody("limit", e.message), 429);
+      },
+    );
+  const badRequest = (c: Context, e: unknown) => {
+    if (e instanceof DmciError) {
+      return c.json(errorBody(e.kind, e.message, e.span ? formatSpan(e.span) : null), 400);
+    }
+    throw e;
+  };
 
   app.openapi(submitRoute, async (c) => {
     let request;
     try {
       request = await fitRequest(c.req.valid("json"), fixtures, config.limits);
     } catch (e) {
-      if (e instanceof DmciError) {
-        return c.json(errorBody(e.kind, e.message, e.span ? formatSpan(e.span) : null), 400);
-      }
-      throw e;
+      return badRequest(c, e) as never;
     }
+    return await submitted(c, "fit", () => runner.submit(request)) as never;
+  });
+
+  app.openapi(searchSubmitRoute, async (c) => {
+    let request;
     try {
-      const record = await runner.submit(request);
-      return c.json({ id: record.id, url: fitUrl(record.id), status: "queued" as const }, 202);
+      request = await searchRequest(
+        c.req.valid("json"),
+        parts.searchFixtures ?? [],
+        config.limits,
+        config.search,
+      );
     } catch (e) {
-      if (!(e instanceof QueueFull)) throw e;
-      c.header("Retry-After", String(e.retryAfter));
-      return c.json(errorBody("limit", e.message), 429);
+      return badRequest(c, e) as never;
     }
+    return await submitted(c, "search", () => runner.submit(request)) as never;
   });
 
-  app.openapi(getRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const record = await store.get(id);
-    return record ? c.json(view(record), 200) : c.json(noFit(id), 404);
-  });
+  const getJob = (kind: JobKind) => async (c: Context) => {
+    const id = c.req.param("id")!;
+    const record = await jobOf(kind, id);
+    return record ? c.json(view(record), 200) : c.json(noJob(kind, id), 404);
+  };
 
-  app.openapi(eventsRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    if (!(await store.get(id))) return c.json(noFit(id), 404);
+  const jobEvents = (kind: JobKind) => async (c: Context) => {
+    const id = c.req.param("id")!;
+    if (!(await jobOf(kind, id))) return c.json(noJob(kind, id), 404);
     return streamSSE(c, async (stream) => {
       let dirty = true;
       let wake: (() => void) | undefined;
@@ -278,12 +385,36 @@ export function makeApp(parts: AppParts): OpenAPIHono {
       } finally {
         unsubscribe();
       }
-    }) as never;
-  });
+    });
+  };
+
+  const cancelJob = (kind: JobKind) => async (c: Context) => {
+    const id = c.req.param("id")!;
+    const record = await jobOf(kind, id);
+    if (!record) return c.json(noJob(kind, id), 404);
+    if (!(await runner.cancel(id))) {
+      return c.json(errorBody("spec", `the ${kind} is already ${record.status}`), 409);
+    }
+    return c.json(view((await store.get(id))!), 200);
+  };
+
+  const listJobs = (kind: JobKind) => async (c: Context) => {
+    const { limit, cursor } = (c.req as unknown as { valid(t: "query"): { limit: number; cursor?: string } })
+      .valid("query");
+    const page = await store.list(limit, cursor, kind);
+    return c.json({ items: page.items.map(view), next: page.next }, 200);
+  };
+
+  app.openapi(getRoute, getJob("fit") as never);
+  app.openapi(eventsRoute, jobEvents("fit") as never);
+  app.openapi(searchGetRoute, getJob("search") as never);
+  app.openapi(searchEventsRoute, jobEvents("search") as never);
+  app.openapi(searchCancelRoute, cancelJob("search") as never);
+  app.openapi(searchListRoute, listJobs("search") as never);
 
   app.openapi(plotRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const record = await store.get(id);
+    const record = await jobOf("fit", id);
     if (!record) return c.json(noFit(id), 404);
     if (record.status !== "done") {
       return c.json(errorBody("spec", `the fit is ${record.status}, not done`), 409);
@@ -293,21 +424,8 @@ export function makeApp(parts: AppParts): OpenAPIHono {
     return c.body(svg, 200, { "Content-Type": "image/svg+xml; charset=utf-8" }) as never;
   });
 
-  app.openapi(cancelRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const record = await store.get(id);
-    if (!record) return c.json(noFit(id), 404);
-    if (!(await runner.cancel(id))) {
-      return c.json(errorBody("spec", `the fit is already ${record.status}`), 409);
-    }
-    return c.json(view((await store.get(id))!), 200);
-  });
-
-  app.openapi(listRoute, async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const page = await store.list(limit, cursor);
-    return c.json({ items: page.items.map(view), next: page.next }, 200);
-  });
+  app.openapi(cancelRoute, cancelJob("fit") as never);
+  app.openapi(listRoute, listJobs("fit") as never);
 
   app.openapi(evalRoute, async (c) => {
     const body = c.req.valid("json");

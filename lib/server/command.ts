@@ -11,7 +11,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
   const config = configFromEnv((name) => Deno.env.get(name));
   const root = new URL("../../", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...serveFlags(config.dataDir, config.host), "server.ts"],
+    args: ["run", ...serveFlags(config.dataDir, config.host, config.llm?.baseURL), "server.ts"],
     cwd: root,
     stdin: "null",
   }).spawn();

@@ -2,7 +2,15 @@
  * The messages between the job runner and a job's worker (lib/server/worker.ts): what to run,
  * and what the worker reports back. Plain data only (structured clone).
  */
-import type { FitErrorRecord, FitProgressRecord, FitRequest } from "./store.ts";
+import type {
+  FitErrorRecord,
+  FitProgressRecord,
+  FitRequest,
+  SearchProgressRecord,
+  SearchRequest,
+} from "./store.ts";
+import type { LlmOptions } from "../search/proposers/llm.ts";
+import type { EvalRequest as CandidateRequest, Outcome } from "../search/cascade.ts";
 
 /** Value and gradient of a program at θ (POST /v1/eval). */
 export interface EvalRequest {
@@ -30,11 +38,20 @@ export interface EvalResult {
 /** Runner → worker. */
 export type JobMessage =
   | { readonly kind: "fit"; readonly request: FitRequest }
+  /** `llm`: the server's endpoint (from its environment; never stored with the job). */
+  | { readonly kind: "search"; readonly request: SearchRequest; readonly llm?: LlmOptions }
+  /** The outcomes of a search job's `evaluate` batch, from the runner's pool. */
+  | { readonly kind: "outcomes"; readonly batch: number; readonly outcomes: Outcome[] }
   | { readonly kind: "eval"; readonly request: EvalRequest };
 
 /** Worker → runner. */
 export type WorkerReport =
-  | { readonly type: "progress"; readonly progress: FitProgressRecord }
+  | { readonly type: "progress"; readonly progress: FitProgressRecord | SearchProgressRecord }
   | { readonly type: "done"; readonly result: Record<string, unknown>; readonly svg: string | null }
   | { readonly type: "evaluated"; readonly result: EvalResult }
+  /**
+   * A search job's candidates to calibrate: the runner evaluates them in its pool of workers with no
+   * permissions (a worker without read access cannot start workers of its own) and answers `outcomes`.
+   */
+  | { readonly type: "evaluate"; readonly batch: number; readonly requests: CandidateRequest[] }
   | { readonly type: "error"; readonly error: FitErrorRecord };

@@ -20,10 +20,10 @@ import type { FitRequest, JobLimits } from "./store.ts";
 /** The directory of the bundled fixture specs. */
 export const FIXTURE_DIR = new URL("../../fixtures/specs/", import.meta.url);
 
-/** The names of the bundled fixture specs (`exponential_decay`, …), sorted. */
+/** The names of the bundled fit specs (`exponential_decay`, …; not the `*-search` ones), sorted. */
 export function fixtureNames(): string[] {
   return [...Deno.readDirSync(FIXTURE_DIR)]
-    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .filter((e) => e.isFile && e.name.endsWith(".json") && !e.name.endsWith("-search.json"))
     .map((e) => basename(e.name, ".json"))
     .sort();
 }

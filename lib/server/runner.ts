@@ -6,8 +6,11 @@
  * (lib/server/worker.ts applies them). Every state change goes to the store first, then to the
  * job's listeners (the SSE streams).
  */
-import type { FitErrorRecord, FitRecord, FitRequest, FitStore } from "./store.ts";
+import { type FitErrorRecord, type FitRecord, type FitStore, type JobRequest, kindOf } from "./store.ts";
 import type { EvalRequest, EvalResult, JobMessage, WorkerReport } from "./job_messages.ts";
+import type { LlmOptions } from "../search/proposers/llm.ts";
+import { type Evaluator, workerPool } from "../search/pool.ts";
+import { SEARCH_JOB_WORKERS } from "./search_job.ts";
 
 /** How the runner is bounded. */
 export interface RunnerOptions {
@@ -17,6 +20,8 @@ export interface RunnerOptions {
   readonly queue: number;
   /** Wall-time limit of POST /v1/eval, in seconds. */
   readonly evalSeconds: number;
+  /** The LLM endpoint of `llm` search jobs (their worker may reach its host, and nothing else). */
+  readonly llm?: LlmOptions;
 }
 
 /** The queue (or the evaluation slots) is full: try again after `retryAfter` seconds. */
@@ -35,9 +40,28 @@ export class EvalFailed extends Error {
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
 
-/** Starts a worker with no permissions (needs `--unstable-worker-options`). */
-function sandboxedWorker(): Worker {
-  return new Worker(WORKER_URL, { type: "module", deno: { permissions: "none" } } as WorkerOptions);
+/**
+ * Starts a worker with no permissions (needs `--unstable-worker-options`), or with the network of
+ * `netHost` only (an `llm` search job's endpoint).
+ */
+function sandboxedWorker(netHost?: string): Worker {
+  const permissions = netHost === undefined ? "none" : {
+    net: [netHost],
+    read: false,
+    write: false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  };
+  return new Worker(WORKER_URL, { type: "module", deno: { permissions } } as WorkerOptions);
+}
+
+/** `host:port` of a URL (the network an `llm` search job's worker may reach). */
+export function netHostOf(url: string): string {
+  const u = new URL(url);
+  return u.port ? `${u.hostname}:${u.port}` : u.hostname;
 }
 
 function limitError(seconds: number, what: string): FitErrorRecord {
@@ -50,6 +74,10 @@ function limitError(seconds: number, what: string): FitErrorRecord {
 
 interface Running {
   readonly worker: Worker;
+  /** A worker given network access is never kept for another job. */
+  readonly reusable?: boolean;
+  /** A search job's pool of candidate workers (closed with the job). */
+  readonly pool?: Evaluator;
   readonly timer: ReturnType<typeof setTimeout> | undefined;
   readonly started: number;
 }
@@ -91,8 +119,8 @@ export class Runner {
     return Math.max(1, Math.ceil(this.meanSeconds * (this.pending.length + 1) / this.options.workers));
   }
 
-  /** Queues a fit; throws QueueFull when the queue is full. */
-  async submit(request: FitRequest): Promise<FitRecord> {
+  /** Queues a fit or a search; throws QueueFull when the queue is full. */
+  async submit(request: JobRequest): Promise<FitRecord> {
     if (this.pending.length >= this.options.queue) throw new QueueFull(this.retryAfter());
     const record = await this.store.create(crypto.randomUUID(), request);
     this.pending.push(record.id);
@@ -171,7 +199,8 @@ export class Runner {
     const r = this.running.get(id);
     if (!r) return;
     clearTimeout(r.timer);
-    if (reuse && !this.closed && this.idle.length < this.options.workers) {
+    r.pool?.close();
+    if (reuse && r.reusable !== false && !this.closed && this.idle.length < this.options.workers) {
       r.worker.onmessage = r.worker.onerror = null;
       this.idle.push(r.worker);
     } else r.worker.terminate();
@@ -203,15 +232,30 @@ export class Runner {
     if (this.running.get(id) !== slot) return; // cancelled while the store was asked
     this.emit(id);
     const seconds = request.limits.seconds;
-    const worker = this.idle.pop() ?? sandboxedWorker();
+    const kind = kindOf(request);
+    const llm = request.kind === "search" && request.proposer === "llm" ? this.options.llm : undefined;
+    const worker = llm?.baseURL
+      ? sandboxedWorker(netHostOf(llm.baseURL))
+      : this.idle.pop() ?? sandboxedWorker();
     const timer = setTimeout(
-      () => this.end(id, this.store.fail(id, limitError(seconds, "fit"))),
+      () => this.end(id, this.store.fail(id, limitError(seconds, kind === "search" ? "search" : "fit"))),
       seconds * 1000,
     );
-    this.running.set(id, { worker, timer, started: slot.started });
+    // A search's candidates are calibrated here, in workers with no permissions, for its worker.
+    const pool = request.kind === "search"
+      ? workerPool(request.material, SEARCH_JOB_WORKERS, request.loaded.spec.search.seconds)
+      : undefined;
+    const running: Running = { worker, timer, started: slot.started, reusable: llm === undefined, pool };
+    this.running.set(id, running);
     worker.onmessage = (e: MessageEvent<WorkerReport>) => {
       const m = e.data;
-      if (m.type === "progress") this.store.progress(id, m.progress).then(() => this.emit(id));
+      if (m.type === "evaluate" && pool) {
+        pool.evaluate(m.requests).then((outcomes) => {
+          if (this.running.get(id) === running) {
+            worker.postMessage({ kind: "outcomes", batch: m.batch, outcomes } satisfies JobMessage);
+          }
+        });
+      } else if (m.type === "progress") this.store.progress(id, m.progress).then(() => this.emit(id));
       else if (m.type === "done") this.end(id, this.store.finish(id, m.result, m.svg), true);
       else if (m.type === "error") this.end(id, this.store.fail(id, m.error), true);
     };
@@ -219,10 +263,14 @@ export class Runner {
       e.preventDefault();
       this.end(
         id,
-        this.store.fail(id, { kind: "internal", message: "the fit's worker failed", place: null }),
+        this.store.fail(id, { kind: "internal", message: `the ${kind}'s worker failed`, place: null }),
       );
     };
-    worker.postMessage({ kind: "fit", request } satisfies JobMessage);
+    worker.postMessage(
+      (request.kind === "search"
+        ? { kind: "search", request, ...(llm ? { llm } : {}) }
+        : { kind: "fit", request }) satisfies JobMessage,
+    );
   }
 
   /** Frees the job's slot, and tells the listeners once `stored` (its final state) is written. */

@@ -52,6 +52,7 @@ const ProgressSchema = z.object({
 /** A fit job. */
 export const FitSchema = z.object({
   id: z.string(),
+  kind: z.enum(["fit", "search"]),
   url: z.string(),
   name: z.string(),
   status: z.enum(["queued", "running", "done", "failed", "cancelled"]),
@@ -72,6 +73,54 @@ export const FitPageSchema = z.object({
   items: z.array(FitSchema),
   next: z.string().nullable().openapi({ description: "cursor of the next page (null: the last page)" }),
 }).openapi("FitPage");
+
+/** The body of POST /v1/searches. */
+export const SearchBodySchema = z.strictObject({
+  spec: z.record(z.string(), z.unknown()).optional().openapi({
+    description: "A search spec (a fit spec plus a `search` block) with inline data.columns and its seeds " +
+      'as {"text": …}. It names no file.',
+  }),
+  fixture: z.string().optional().openapi({
+    description: "A bundled search spec's name (fixtures/specs/NAME.json) instead of `spec`.",
+    example: "pendulum-search",
+  }),
+  evaluations: z.int().positive().optional().openapi({
+    description: "Budget: candidates evaluated (at most the server's DMCI_SEARCH_EVALUATIONS).",
+  }),
+  minutes: z.number().positive().optional().openapi({
+    description: "Budget: wall-clock minutes (at most the server's DMCI_SEARCH_MINUTES).",
+  }),
+  seed: z.int().nonnegative().optional().openapi({ description: "The search's seed (default: the spec's)." }),
+  proposer: z.enum(["mutate", "llm"]).optional().openapi({
+    description: '"mutate" (default); "llm" only when the server has an LLM endpoint (DMCI_LLM_*).',
+  }),
+  limits: LimitsSchema.optional(),
+}).openapi("SearchRequest");
+
+const SearchProgressSchema = z.object({
+  evaluations: z.int(),
+  budget: z.int(),
+  best: z.number().nullable().openapi({ description: "the best score so far (lower is better)" }),
+  complexity: z.int().nullable(),
+  bestId: z.string().nullable(),
+  rejected: z.int(),
+  seconds: z.number(),
+}).openapi("SearchProgress");
+
+/** A search job. */
+export const SearchSchema = FitSchema.extend({
+  progress: SearchProgressSchema.nullable(),
+  result: z.record(z.string(), z.unknown()).nullable().openapi({
+    description: 'The document `deno task search --json` prints: {"best": {program, params, score, ' +
+      'complexity, constants}, "pareto", "evaluations", "seconds", "rejected", "test"}.',
+  }),
+}).openapi("Search");
+
+/** A page of searches. */
+export const SearchPageSchema = z.object({
+  items: z.array(SearchSchema),
+  next: z.string().nullable().openapi({ description: "cursor of the next page (null: the last page)" }),
+}).openapi("SearchPage");
 
 /** The `:id` path parameter. */
 export const IdParamSchema = z.object({

@@ -6,14 +6,17 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
-import type {
-  FitErrorRecord,
-  FitPage,
-  FitProgressRecord,
-  FitRecord,
-  FitRequest,
-  FitStatus,
-  FitStore,
+import {
+  type FitErrorRecord,
+  type FitPage,
+  type FitProgressRecord,
+  type FitRecord,
+  type FitStatus,
+  type FitStore,
+  type JobKind,
+  type JobRequest,
+  kindOf,
+  type SearchProgressRecord,
 } from "./store.ts";
 
 const SCHEMA = `
@@ -30,15 +33,22 @@ CREATE TABLE IF NOT EXISTS fits (
   result TEXT,
   svg TEXT,
   error TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0
+  attempts INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL DEFAULT 'fit'
 );
 CREATE INDEX IF NOT EXISTS fits_status ON fits (status, seq);
 `;
 
-const COLUMNS = "id, name, status, created, started, finished, progress, result, error, attempts";
+/** A store made before searches were jobs gets their column (every old job is a fit). */
+const MIGRATIONS = [
+  { column: "kind", sql: "ALTER TABLE fits ADD COLUMN kind TEXT NOT NULL DEFAULT 'fit'" },
+];
+
+const COLUMNS = "id, kind, name, status, created, started, finished, progress, result, error, attempts";
 
 interface Row {
   id: string;
+  kind: string;
   name: string;
   status: string;
   created: string;
@@ -54,6 +64,7 @@ function toRecord(r: Row): FitRecord {
   const json = (s: string | null) => (s === null ? null : JSON.parse(s));
   return {
     id: r.id,
+    kind: r.kind as JobKind,
     name: r.name,
     status: r.status as FitStatus,
     created: r.created,
@@ -82,6 +93,11 @@ export function openSqliteStore(dir: string): FitStore {
   const db = new DatabaseSync(join(dir, "fits.sqlite"));
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
   db.exec(SCHEMA);
+  const columns = new Set(
+    (db.prepare("PRAGMA table_info(fits)").all() as { name: string }[]).map((c) => c.name),
+  );
+  for (const m of MIGRATIONS) if (!columns.has(m.column)) db.exec(m.sql);
+  db.exec("CREATE INDEX IF NOT EXISTS fits_kind ON fits (kind, seq)");
   const cache = new Map<string, StatementSync>();
   const sql = (text: string): StatementSync => {
     let s = cache.get(text);
@@ -95,24 +111,26 @@ export function openSqliteStore(dir: string): FitStore {
   const changed = (r: { changes: number | bigint }) => Number(r.changes) > 0;
 
   return {
-    create(id, request: FitRequest) {
-      sql("INSERT INTO fits (id, name, status, created, request) VALUES (?, ?, 'queued', ?, ?)")
-        .run(id, request.loaded.spec.name, now(), JSON.stringify(request));
+    create(id, request: JobRequest) {
+      sql("INSERT INTO fits (id, kind, name, status, created, request) VALUES (?, ?, ?, 'queued', ?, ?)")
+        .run(id, kindOf(request), request.loaded.spec.name, now(), JSON.stringify(request));
       return Promise.resolve(one(id)!);
     },
     get: (id) => Promise.resolve(one(id)),
     request(id) {
       const row = sql("SELECT request FROM fits WHERE id = ?").get(id) as { request: string } | undefined;
-      return Promise.resolve(row ? JSON.parse(row.request) as FitRequest : undefined);
+      return Promise.resolve(row ? JSON.parse(row.request) as JobRequest : undefined);
     },
     plot(id) {
       const row = sql("SELECT svg FROM fits WHERE id = ?").get(id) as { svg: string | null } | undefined;
       return Promise.resolve(row?.svg ?? null);
     },
-    list(limit, cursor) {
+    list(limit, cursor, kind: JobKind = "fit") {
       const after = cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(cursor);
-      const rows = sql(`SELECT seq, ${COLUMNS} FROM fits WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
-        .all(Number.isFinite(after) ? after : 0, limit + 1) as unknown as (Row & { seq: number })[];
+      const rows = sql(
+        `SELECT seq, ${COLUMNS} FROM fits WHERE kind = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      )
+        .all(kind, Number.isFinite(after) ? after : 0, limit + 1) as unknown as (Row & { seq: number })[];
       const page = rows.slice(0, limit);
       const next = rows.length > limit ? String(page[page.length - 1].seq) : null;
       return Promise.resolve({ items: page.map(toRecord), next } satisfies FitPage);
@@ -123,7 +141,7 @@ export function openSqliteStore(dir: string): FitStore {
       ).run(now(), id);
       return Promise.resolve(changed(r));
     },
-    progress(id, p: FitProgressRecord) {
+    progress(id, p: FitProgressRecord | SearchProgressRecord) {
       sql("UPDATE fits SET progress = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(p), id);
       return Promise.resolve();
     },

@@ -1,5 +1,5 @@
 /**
- * A job's worker: runs one fit (or one evaluation) in a Web Worker the runner starts with no
+ * A job's worker: runs one fit, search (lib/server/search_job.ts) or evaluation in a Web Worker the runner starts with no
  * permissions at all, and reports progress (at most every 100 ms), then the result or the error.
  * The request carries everything (program text, inline data), so nothing here reads a file.
  */
@@ -11,6 +11,9 @@ import { interpretedValueAndGrad } from "../dmci.ts";
 import { backendByName } from "../backend/select.ts";
 import type { FitErrorRecord } from "./store.ts";
 import type { EvalRequest, EvalResult, JobMessage, WorkerReport } from "./job_messages.ts";
+import { runSearchJob } from "./search_job.ts";
+import type { Evaluator } from "../search/pool.ts";
+import type { Outcome } from "../search/cascade.ts";
 
 const report = (r: WorkerReport) => self.postMessage(r);
 
@@ -49,6 +52,35 @@ async function runFit(m: Extract<JobMessage, { kind: "fit" }>): Promise<void> {
   report({ type: "done", result: { ...json, files: [] }, svg });
 }
 
+/** Outcomes the runner owes this worker's search, by batch. */
+const owed = new Map<number, (outcomes: Outcome[]) => void>();
+let batches = 0;
+
+/** The search's evaluator: candidates go to the runner's pool by message, outcomes come back. */
+const viaRunner: Evaluator = {
+  evaluate(requests) {
+    const batch = ++batches;
+    return new Promise((resolve) => {
+      owed.set(batch, resolve);
+      report({ type: "evaluate", batch, requests: [...requests] });
+    });
+  },
+  close() {
+    owed.clear();
+  },
+};
+
+async function runSearch(m: Extract<JobMessage, { kind: "search" }>): Promise<void> {
+  let last = 0;
+  const result = await runSearchJob(m.request, viaRunner, (p) => {
+    const now = performance.now();
+    if (now - last < 100 && p.evaluations < p.budget) return;
+    last = now;
+    report({ type: "progress", progress: p });
+  }, m.llm);
+  report({ type: "done", result, svg: null });
+}
+
 async function runEval(r: EvalRequest): Promise<EvalResult> {
   const backend = await backendByName(r.backend, { maxTensorSize: r.maxTensorSize });
   const prog = loadProgram(r.program, "request#program");
@@ -76,8 +108,15 @@ async function runEval(r: EvalRequest): Promise<EvalResult> {
 }
 
 self.onmessage = async (e: MessageEvent<JobMessage>) => {
+  if (e.data.kind === "outcomes") {
+    const resolve = owed.get(e.data.batch);
+    owed.delete(e.data.batch);
+    resolve?.(e.data.outcomes);
+    return;
+  }
   try {
     if (e.data.kind === "fit") await runFit(e.data);
+    else if (e.data.kind === "search") await runSearch(e.data);
     else report({ type: "evaluated", result: await runEval(e.data.request) });
   } catch (err) {
     report({ type: "error", error: errorRecord(err) });

@@ -11,7 +11,7 @@
 import { loadOpenAI, type OpenAI, pLimit } from "../../deps.ts";
 import { DmciError } from "../../errors.ts";
 import { uniform } from "../../random.ts";
-import type { Proposal, ProposalContext, Proposer, TokenUsage } from "../types.ts";
+import type { Proposal, ProposalContext, Proposer, ProposerCall, TokenUsage } from "../types.ts";
 import {
   buildPrompt,
   parentBase,
@@ -49,30 +49,15 @@ export interface LlmOptions extends PromptOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** One HTTP attempt of the proposer. */
-export interface CallRecord {
-  /** The proposal's seed (attempts of one proposal share it). */
-  readonly seed: number;
-  /** 1 for the first attempt of a proposal, 2 for its first retry, … */
-  readonly attempt: number;
-  readonly outcome: "ok" | "http" | "timeout" | "connection" | "cancelled";
-  /** HTTP status, when the server answered with one. */
-  readonly status: number | null;
-  readonly ms: number;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  /** The wait before the next attempt, when one follows. */
-  readonly retryAfterMs: number | null;
-  /** What went wrong, for a failed attempt. */
-  readonly message: string | null;
-}
+/** One HTTP attempt of the proposer (the shape lives in types.ts, with the other shapes that cross roles). */
+export type CallRecord = ProposerCall;
 
 /** The `llm` proposer, with its request log. */
 export interface LlmProposer extends Proposer {
   /** Tokens of every completed request so far; `calls` counts the requests that returned a reply. */
   usage(): TokenUsage;
   /** Every attempt so far, in the order they ended. */
-  calls(): readonly CallRecord[];
+  calls(): readonly ProposerCall[];
 }
 
 /** The environment variables `llmOptionsFromEnv` reads. */

@@ -46,5 +46,5 @@ function defined<T extends object>(options: T): Partial<T> {
 
 export { mutateOnce, mutateProposer } from "./mutate.ts";
 export type { MutateOptions } from "./mutate.ts";
-export { llmOptionsFromEnv, llmProposer } from "./llm.ts";
+export { LLM_ENV, llmOptionsFromEnv, llmProposer, sumUsage } from "./llm.ts";
 export type { CallRecord, LlmOptions, LlmProposer } from "./llm.ts";

@@ -6,6 +6,11 @@
  * the other training cells' full curves, then its per-cell parameters on its first 25% of rows,
  * and the RMSE is taken after that window; the score is the mean over cells. The fits are
  * lib/domains/battery/fit.ts's batched L-BFGS through the evaluator.
+ *
+ * Gradient feedback, as the fit task gives it: each constant's standard error from the Hessian of
+ * the pooled training loss (every training cell's full curve, the program with its constants as
+ * written in, σ² = SSE/(n−p)), and the gradient of the score itself w.r.t. it with the fits held
+ * fixed: the mean over folds of d(RMSE after the window)/dθ at that fold's fitted θ.
  */
 import { DmciError } from "../../errors.ts";
 import type { Backend } from "../../backend/backend.ts";
@@ -22,6 +27,10 @@ import {
 } from "../../domains/battery/protocol.ts";
 import { toU } from "../../fit/params.ts";
 import { resolveFrom } from "../../fit/spec.ts";
+import { tableFromColumns } from "../../fit/data.ts";
+import { type FitProblem, fitProblem, uOf } from "../../fit/problem.ts";
+import { objectiveOn } from "../../fit/objective.ts";
+import { constantReports } from "./fit.ts";
 import type { ConstantReport, TaskInfo } from "../types.ts";
 import type { LoadedSearch } from "../spec.ts";
 import type { Calibrated, Candidate, RunLimits, Stage, Task } from "./task.ts";
@@ -109,8 +118,16 @@ function thin(cell: NormalisedCell, rows: number): NormalisedCell {
   };
 }
 
-/** The leave-one-cell-out early-split RMSE of each training cell. */
-export function leaveOneCellOut(model: Model, s: FitSettings, cells: readonly NormalisedCell[]): number[] {
+/** One fold of leave-one-cell-out: its cell's RMSE after the early window, and the θ it was scored at. */
+export interface Fold {
+  readonly rmse: number;
+  readonly theta: number[];
+  /** The rows of the early window (the RMSE is on the rows after it). */
+  readonly rows: number;
+}
+
+/** Leave-one-cell-out on the training cells: per fold, the early-split RMSE and its θ. */
+export function leaveOneCellOutFolds(model: Model, s: FitSettings, cells: readonly NormalisedCell[]): Fold[] {
   const hasGlobals = model.params.some((p) => p.global);
   return cells.map((test, i) => {
     const train = cells.filter((_, j) => j !== i);
@@ -120,8 +137,61 @@ export function leaveOneCellOut(model: Model, s: FitSettings, cells: readonly No
     const prediction = predictCells(model, s, [test], fits.theta)[0];
     const rmse = cellMetrics(test, prediction, rows).rmse;
     if (rmse === null) throw new DmciError("type", `the prediction of ${test.name} is not finite`);
-    return rmse;
+    return { rmse, theta: fits.theta[0], rows };
   });
+}
+
+/** The leave-one-cell-out early-split RMSE of each training cell. */
+export function leaveOneCellOut(model: Model, s: FitSettings, cells: readonly NormalisedCell[]): number[] {
+  return leaveOneCellOutFolds(model, s, cells).map((f) => f.rmse);
+}
+
+/** The squared-error problem of the model on cells' rows, pooled into one table (cycle → y). */
+function pooledProblem(
+  model: Model,
+  backend: Backend,
+  cells: readonly NormalisedCell[],
+  fuel: number,
+): FitProblem {
+  const table = tableFromColumns(
+    { cycle: cells.flatMap((c) => Array.from(c.cycle)), y: cells.flatMap((c) => Array.from(c.y)) },
+    ["cycle", "y"],
+    "error",
+  );
+  return fitProblem({
+    backend,
+    program: model.program,
+    table,
+    spec: { params: {}, inputs: { cycle: "cycle" }, target: "y", loss: { kind: "mse" } },
+    mode: "interpreted",
+    limits: { fuel },
+  });
+}
+
+/**
+ * The constants as written in (`values`, source order) with their standard errors (Hessian of the
+ * pooled training loss) and the score's gradient with the fits held fixed (see the module comment).
+ */
+export function batteryConstants(
+  model: Model,
+  backend: Backend,
+  cells: readonly NormalisedCell[],
+  folds: readonly Fold[],
+  values: readonly number[],
+  fuel: number,
+): ConstantReport[] {
+  const pooled = pooledProblem(model, backend, cells, fuel);
+  const all = Array.from({ length: pooled.table.rows }, (_, i) => i);
+  // d score/dθ = mean over folds of d RMSE_i/dθ = mean of (d MSE_i/dθ) / (2 RMSE_i), MSE_i after the window
+  const grad = new Float64Array(pooled.nu);
+  folds.forEach((f, i) => {
+    const p = pooledProblem(model, backend, [cells[i]], fuel);
+    const after = Array.from({ length: cells[i].y.length - f.rows }, (_, k) => f.rows + k);
+    const g = objectiveOn(p, after)(uOf(p, f.theta)).grad;
+    g.forEach((x, j) => grad[j] += x / (2 * f.rmse) / folds.length);
+  });
+  const u = uOf(pooled, values);
+  return constantReports(pooled, all, u, u, grad);
 }
 
 /** The model with its literals replaced by `warm` where each lies in its transform's domain. */
@@ -164,19 +234,27 @@ export function batteryTask(m: BatteryMaterial, backend: Backend): Task {
     calibrate(candidate: Candidate, stage: Stage, warm: readonly number[] | null): Calibrated {
       const model = warmed(parseModel(candidate.text, candidate.program.file, { compile: false }), warm);
       const s = settings(stage);
-      const rmses = leaveOneCellOut(model, s, stage === "quick" ? quickCells : cells);
+      const folds = leaveOneCellOutFolds(model, s, stage === "quick" ? quickCells : cells);
+      const rmses = folds.map((f) => f.rmse);
       const score = rmses.reduce((a, b) => a + b, 0) / rmses.length;
       const details = Object.fromEntries(cells.map((c, i) => [`rmse_${c.name}`, rmses[i]]));
       if (stage === "quick") return { score, constants: [], details };
       // The constants written into the program: globals fitted on all training cells' full
       // curves, per-cell ones at the median of those cells' fits (a start for a new cell).
       const all = fitGlobals(model, s, cells);
-      const constants: ConstantReport[] = model.params.map((p) => ({
-        name: p.name,
-        value: p.global ? all.globals[p.name] : all.perCellMedian[p.name],
-        se: null,
-        validationGrad: null,
-      }));
+      const values = model.params.map((p) => p.global ? all.globals[p.name] : all.perCellMedian[p.name]);
+      let constants: ConstantReport[];
+      try {
+        constants = batteryConstants(model, backend, cells, folds, values, m.limits.fuel);
+      } catch {
+        // feedback is advice: a candidate whose pooled problem cannot be set up keeps its score
+        constants = model.params.map((p, i) => ({
+          name: p.name,
+          value: values[i],
+          se: null,
+          validationGrad: null,
+        }));
+      }
       return { score, constants, details: { ...details, train_rmse: Math.sqrt(all.mse) } };
     },
   };

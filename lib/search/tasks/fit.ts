@@ -191,8 +191,12 @@ export function nmse(p: FitProblem, rows: readonly number[], uHat: Float64Array)
   return sse / rows.length / variance(col, rows);
 }
 
-/** Per constant: fitted value, Hessian standard error, d(validation loss)/dθ. */
-function constantReports(
+/**
+ * Per constant: fitted value, Hessian standard error of the loss on `fitRows` at uHat, and
+ * d(validation loss)/dθ from `gradU`, the validation loss's gradient in u (the battery task uses
+ * it too).
+ */
+export function constantReports(
   p: FitProblem,
   fitRows: readonly number[],
   uHat: Float64Array,
