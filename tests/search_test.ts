@@ -160,6 +160,27 @@ Deno.test("battery task: bench battery's test cells never enter the material", a
   assert.ok(split.test.every((name) => !m.cells.some((c) => c.name === name)));
 });
 
+Deno.test("battery task: a program scores the same wherever it stands in the search (restarts seeded by its shape)", async () => {
+  const dir = join(root, "fixtures/battery/synthetic");
+  const seed = join(root, "fixtures/battery/knee.scm"); // globals qk, b, s: a non-convex fit
+  const s = await loadSearchSpec(
+    await writeSpec({
+      name: "b",
+      search: { task: "battery", seeds: [seed], battery: { data: dir, restarts: 4, max_rounds: 25 } },
+    }),
+  );
+  const task = await makeTask(await taskMaterial(s));
+  const text = await Deno.readTextFile(seed);
+  const at = (id: string) => {
+    const o = evaluateCandidate(task, { id, text, parent: null, quickBar: null });
+    assert.ok(o.ok, o.ok ? "" : o.message);
+    return o;
+  };
+  const [a, b] = [at("17"), at("3")];
+  assert.equal(a.score, b.score);
+  assert.equal(a.fittedText, b.fittedText);
+});
+
 Deno.test("battery task: constants carry Hessian SEs (against pooled OLS) and the score's gradient (against central differences)", async () => {
   const set = await loadCellSet(join(root, "fixtures/battery/synthetic"));
   const cells = set.cells.slice(0, 3).map(normalise);

@@ -11,6 +11,15 @@
  * the pooled training loss (every training cell's full curve, the program with its constants as
  * written in, σ² = SSE/(n−p)), and the gradient of the score itself w.r.t. it with the fits held
  * fixed: the mean over folds of d(RMSE after the window)/dθ at that fold's fitted θ.
+ *
+ * Scores that belong to the program: the restarts are seeded by the program's shape, not by the
+ * candidate's number, so a program scores the same wherever it stands in a search (before, a
+ * lucky draw of restarts made a program look better than a re-run of it scores). The full stage
+ * first fits the globals on all training cells (the constants written into best.scm), then starts
+ * every fold from them, so that a re-run of the written program starts where its score was made;
+ * for a non-convex model the re-run's fits may still land a little apart. The folds' start
+ * carries what the fit on all training cells learnt, as the parent's constants did before; the
+ * held-out test cells of `bench battery` are never seen.
  */
 import { DmciError } from "../../errors.ts";
 import type { Backend } from "../../backend/backend.ts";
@@ -32,6 +41,9 @@ import { type FitProblem, fitProblem, uOf } from "../../fit/problem.ts";
 import { objectiveOn } from "../../fit/objective.ts";
 import { constantReports } from "./fit.ts";
 import type { ConstantReport, TaskInfo } from "../types.ts";
+import type { Datum } from "../../read/datum.ts";
+import { fnv1a } from "../../random.ts";
+import { shapeKey } from "../shape.ts";
 import type { LoadedSearch } from "../spec.ts";
 import type { Calibrated, Candidate, RunLimits, Stage, Task } from "./task.ts";
 
@@ -210,6 +222,15 @@ function warmed(model: Model, warm: readonly number[] | null): Model {
   };
 }
 
+/**
+ * The model named by its shape (the datums with constants abstracted): the fits' random
+ * restarts are seeded by the model's name, and a program must score the same wherever it is
+ * scored (at any place in a search, or re-scored from its best.scm), not by its position.
+ */
+function seededByShape(model: Model, forms: readonly Datum[]): Model {
+  return { ...model, name: `shape-${fnv1a(shapeKey(forms)).toString(16)}` };
+}
+
 /** Makes the battery task on `backend`. */
 export function batteryTask(m: BatteryMaterial, backend: Backend): Task {
   const cells = m.cells.map((c) =>
@@ -232,17 +253,24 @@ export function batteryTask(m: BatteryMaterial, backend: Backend): Task {
   return {
     info: m.info,
     calibrate(candidate: Candidate, stage: Stage, warm: readonly number[] | null): Calibrated {
-      const model = warmed(parseModel(candidate.text, candidate.program.file, { compile: false }), warm);
+      const model = seededByShape(
+        warmed(parseModel(candidate.text, candidate.program.file, { compile: false }), warm),
+        candidate.program.forms,
+      );
       const s = settings(stage);
-      const folds = leaveOneCellOutFolds(model, s, stage === "quick" ? quickCells : cells);
-      const rmses = folds.map((f) => f.rmse);
-      const score = rmses.reduce((a, b) => a + b, 0) / rmses.length;
-      const details = Object.fromEntries(cells.map((c, i) => [`rmse_${c.name}`, rmses[i]]));
-      if (stage === "quick") return { score, constants: [], details };
+      const scoreOf = (folds: readonly Fold[]) => {
+        const rmses = folds.map((f) => f.rmse);
+        const details = Object.fromEntries(cells.map((c, i) => [`rmse_${c.name}`, rmses[i]]));
+        return { score: rmses.reduce((a, b) => a + b, 0) / rmses.length, details };
+      };
+      if (stage === "quick") return { ...scoreOf(leaveOneCellOutFolds(model, s, quickCells)), constants: [] };
       // The constants written into the program: globals fitted on all training cells' full
-      // curves, per-cell ones at the median of those cells' fits (a start for a new cell).
+      // curves, per-cell ones at the median of those cells' fits (a start for a new cell). The
+      // folds start from them, so that the program as written scores what it is reported to.
       const all = fitGlobals(model, s, cells);
       const values = model.params.map((p) => p.global ? all.globals[p.name] : all.perCellMedian[p.name]);
+      const folds = leaveOneCellOutFolds(warmed(model, values), s, cells);
+      const { score, details } = scoreOf(folds);
       let constants: ConstantReport[];
       try {
         constants = batteryConstants(model, backend, cells, folds, values, m.limits.fuel);
