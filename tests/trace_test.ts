@@ -288,3 +288,60 @@ Deno.test("10^6 traced operations record and replay in a process limited to 1 Gi
   assert.ok(r.rssMiB < 1024, `resident set ${r.rssMiB} MiB`);
   assert.equal(r.maxRelDiff, 0);
 });
+
+/** Value and gradient equal to the bit (Object.is on every number). */
+function assertBitIdentical(label: string, got: ValueAndGrad, want: ValueAndGrad): void {
+  const xs = [got.value, ...got.grad.map(Number)], ys = [want.value, ...want.grad.map(Number)];
+  assert.equal(xs.length, ys.length, label);
+  xs.forEach((x, i) => assert.ok(Object.is(x, ys[i]), `${label}: component ${i} is ${x}, untraced ${ys[i]}`));
+}
+
+Deno.test("rerolled loops: a recurrence and a filter over data replay to the bit, as loops", () => {
+  const rec = loadProgram(
+    `(define a 1.5) (define b 0.8) (define x0 0.1)
+     (let run ((x x0) (n 400)) (if (= n 0) x (run (+ x (* (/ 1 500) (- (* a x) (* (* b x) x)))) (- n 1))))`,
+    "rec.scm",
+  );
+  const kalman = loadProgram(Deno.readTextFileSync(`${ROOT}fixtures/models/nino12_ar1_kalman.scm`), "k.scm");
+  const y = Float64Array.from({ length: 120 }, (_, t) => Math.sin(t / 7) + 0.1 * Math.cos(t * 1.3));
+  const cases: [Program, ParamValue[][], Record<string, Float64Array>][] = [
+    [rec, [[1.5, 0.8, 0.1], [1.2, 0.5, 0.3], [2, 1, 0.05]], {}],
+    [kalman, [[0.5, 0.3, 0.3], [0.9, 0.2, 0.1], [-0.3, 1.5, 0.01]], { y }],
+  ];
+  for (const [prog, thetas, inputs] of cases) {
+    const direct = stageProgram(prog, B, { inputs }), interp = stageInterpreted(prog, B, { inputs });
+    for (const theta of thetas) {
+      assertBitIdentical(
+        `${prog.file} direct`,
+        direct.valueAndGrad(theta),
+        valueAndGrad(prog, B, { theta, inputs }),
+      );
+      const want = interpretedValueAndGrad(prog, B, { theta, inputs });
+      assertBitIdentical(`${prog.file} interpreted`, interp.valueAndGrad(theta), want);
+      assert.ok(Object.is(interp.forward(theta).value, want.value), `${prog.file} forward`);
+    }
+    for (const st of [direct.stats(), interp.stats()]) {
+      assert.equal(st.engine, "js", `${prog.file}: ${JSON.stringify(st)}`);
+      assert.ok(
+        st.loops >= 1 && st.replays >= 2 && st.recordings === 1,
+        `${prog.file}: ${JSON.stringify(st)}`,
+      );
+    }
+  }
+});
+
+Deno.test("rerolled loops: a guard whose observed value changes every iteration fails mid-loop and re-records", () => {
+  // (exact (floor x)) is a guard inside the loop, observing a different integer at each step.
+  const prog = loadProgram(
+    `(define a 1.05)
+     (let loop ((x a) (n 0) (acc 0)) (if (= n 60) (+ acc x) (loop (* x a) (+ n 1) (+ acc (exact (floor x))))))`,
+    "floors.scm",
+  );
+  const s = stageProgram(prog, B);
+  for (const a of [1.05, 1.0500001, 1.06, 1.05, 1.0499999, 1.04]) {
+    assertBitIdentical(`a=${a}`, s.valueAndGrad([a]), valueAndGrad(prog, B, { theta: [a] }));
+  }
+  const st = s.stats();
+  assert.ok(st.loops >= 1, JSON.stringify(st));
+  assert.ok(st.replays >= 2 && st.guardFailures >= 2 && st.recordings >= 3, JSON.stringify(st));
+});

@@ -80,6 +80,8 @@ export interface StageStats {
   readonly engine: string;
   /** Ops and guards in the most recent trace (0 before the first). */
   readonly entries: number;
+  /** Loops found in the most recent trace (rerolled repeated runs of entries; 0 for other engines). */
+  readonly loops: number;
 }
 
 /** Options of `Backend.stage`. */

@@ -51,6 +51,7 @@ export function stageUntraced(B: Backend, f: StagedBody, reason: string): Staged
       traces: 0,
       untraced: `${reason} (${runs} untraced runs)`,
       engine: "",
+      loops: 0,
       entries: 0,
     }),
   };

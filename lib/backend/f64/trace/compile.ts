@@ -8,7 +8,7 @@
  */
 import type { Recorded } from "./record.ts";
 import { type CompiledTrace, nodeReplay } from "./replay_nodes.ts";
-import { JS_LIMIT, lowerScalar, scalarEngine } from "./replay_scalar.ts";
+import { generatedSize, JS_LIMIT, lowerScalar, regionsOf, scalarEngine } from "./replay_scalar.ts";
 
 /**
  * The compiled replay of `t` on an f64 backend whose tensor size limit is `max`.
@@ -21,5 +21,6 @@ import { JS_LIMIT, lowerScalar, scalarEngine } from "./replay_scalar.ts";
 export function compileTrace(t: Recorded, max: number): CompiledTrace {
   const lowered = lowerScalar(t);
   if (lowered === null) return nodeReplay(t, max);
-  return scalarEngine(lowered, lowered.ops <= JS_LIMIT ? "js" : "ops");
+  const regions = regionsOf(lowered);
+  return scalarEngine(lowered, generatedSize(regions) <= JS_LIMIT ? "js" : "ops", regions);
 }

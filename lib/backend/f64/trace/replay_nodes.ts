@@ -15,6 +15,8 @@ export interface CompiledTrace {
   readonly engine: string;
   /** Number of recorded entries. */
   readonly size: number;
+  /** Loops in the generated code (see reroll.ts); 0 for the other engines. */
+  readonly loops: number;
   valueAndGrad(theta: readonly ParamValue[]): StagedResult | null;
   forward(theta: readonly ParamValue[]): { value: number; aux: Float64Array | null } | null;
 }
@@ -60,6 +62,7 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
   return {
     engine: "nodes",
     size: t.entries.length,
+    loops: 0,
     valueAndGrad(theta) {
       const saved = beginTape(true);
       try {

@@ -12,6 +12,7 @@ import { binaryRuleOf, unaryRuleOf } from "../ops.ts";
 import { Node } from "../tape.ts";
 import { type Recorded, SlotRef, type TraceArg } from "./record.ts";
 import type { CompiledTrace } from "./replay_nodes.ts";
+import { type LoopOperand, type LoopRegion, type Region, rerolled } from "./reroll.ts";
 
 /**
  * Longest trace (entries) compiled to generated JavaScript; longer ones run as the opcode loop.
@@ -109,7 +110,8 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
       if (t.shapes[e.slot].length !== 0 || e.observed.length !== 1) return null;
       code[i] = OP_GUARD;
       a[i] = e.slot;
-      x[i] = -constant(e.observed[0]) - 1;
+      b[i] = constant(e.observed[0]);
+      x[i] = -b[i] - 1;
       continue;
     }
     if (e.kind === "test") {
@@ -176,6 +178,34 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
   };
 }
 
+/** Entries with an operand b (binary ops, tests, guards: a guard's b is its observed value). */
+const usesB = (c: number): boolean => c >= 20 || c === OP_GUARD;
+/** Entries with a result slot. */
+const hasOut = (c: number): boolean => c !== OP_GUARD && c !== OP_TEST;
+
+/**
+ * The loop structure of a lowered trace (reroll.ts): each entry's signature is its op code, its
+ * rule or test function and outcome, and which operands are slots.
+ */
+export function regionsOf(L: LoweredTrace): Region[] {
+  const ids = new Map<unknown, number>();
+  const id = (f: unknown) => {
+    let k = ids.get(f);
+    if (k === undefined) ids.set(f, k = ids.size);
+    return k;
+  };
+  const sig = new Int32Array(L.ops);
+  for (let i = 0; i < L.ops; i++) {
+    const c = L.code[i];
+    let extra = 0;
+    if (c === OP_URULE) extra = id(L.f1[L.x[i]]);
+    else if (c === OP_BRULE) extra = id(L.f2[L.x[i]]);
+    else if (c === OP_TEST) extra = 2 * id(L.tf[L.x[i]]) + L.out[i];
+    sig[i] = c | (L.a[i] >= 0 ? 64 : 0) | (usesB(c) && L.b[i] >= 0 ? 128 : 0) | (extra << 8);
+  }
+  return rerolled({ ops: L.ops, code: L.code, out: L.out, a: L.a, b: L.b, K: L.K, sig, usesB, hasOut });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generated JavaScript
 
@@ -199,11 +229,61 @@ function guardFails(s: string, c: number): string {
   return `${s} !== ${literal(c)}`;
 }
 
-function forwardLine(L: LoweredTrace, i: number): string {
-  const A = operandSource(L, L.a[i]), B = operandSource(L, L.b[i]), o = `v[${L.out[i]}]`;
+/**
+ * How the code of one entry reads its operands: value sources of a and b, index expressions of
+ * slot operands (null for a constant), of the result slot, and the guard's failure condition.
+ */
+interface Access {
+  readonly va: string;
+  readonly vb: string;
+  readonly ia: string | null;
+  readonly ib: string | null;
+  readonly io: string;
+  readonly guardFails: string;
+}
+
+/** The access of entry i in straight-line code: fixed slots and constants. */
+function straightAccess(L: LoweredTrace, i: number): Access {
+  const pa = L.a[i], pb = L.b[i];
+  return {
+    va: operandSource(L, pa),
+    vb: operandSource(L, pb),
+    ia: pa >= 0 ? String(pa) : null,
+    ib: pb >= 0 ? String(pb) : null,
+    io: String(L.out[i]),
+    guardFails: L.code[i] === OP_GUARD ? guardFails(`v[${pa}]`, L.K[L.x[i]]) : "",
+  };
+}
+
+/** The access of body position j of a loop (iteration index `k`, table row offset `c`). */
+function loopAccess(L: LoweredTrace, loop: LoopRegion, j: number): Access {
+  const index = (o: LoopOperand): string | null =>
+    o.kind !== "slot" ? null : o.stride === 0 ? String(o.base) : `${o.base} + ${o.stride} * k`;
+  const value = (o: LoopOperand): string =>
+    o.kind === "slot"
+      ? `v[${index(o)}]`
+      : o.kind === "const"
+      ? operandSource(L, o.operand)
+      : o.kind === "table"
+      ? `C[c + ${o.column}]`
+      : "0";
+  const A = loop.a[j], Bo = loop.b[j], va = value(A), vb = value(Bo);
+  let fails = "";
+  if (L.code[loop.start + j] === OP_GUARD) {
+    fails = Bo.kind === "const"
+      ? guardFails(va, L.K[-Bo.operand - 1])
+      : Bo.kind === "table" && Bo.plain
+      ? `${va} !== ${vb}`
+      : `!Object.is(${va}, ${vb})`;
+  }
+  return { va, vb, ia: index(A), ib: index(Bo), io: index(loop.out[j]) ?? "0", guardFails: fails };
+}
+
+function forwardLine(L: LoweredTrace, i: number, s: Access): string {
+  const A = s.va, B = s.vb, o = `v[${s.io}]`;
   switch (L.code[i]) {
     case OP_GUARD:
-      return `if (${guardFails(`v[${L.a[i]}]`, L.K[L.x[i]])}) return false;`;
+      return `if (${s.guardFails}) return false;`;
     case OP_TEST: {
       const op = INLINE_TESTS[L.tn[L.x[i]]], holds = L.out[i] === 1;
       const test = op !== undefined ? `(${A} ${op} ${B})` : `T[${L.x[i]}](${A}, ${B})`;
@@ -243,12 +323,12 @@ function forwardLine(L: LoweredTrace, i: number): string {
 }
 
 /** The reverse step of entry i: gradients into its slot operands, in the tape's order. */
-function reverseLine(L: LoweredTrace, i: number): string {
+function reverseLine(L: LoweredTrace, i: number, s: Access): string {
   const c = L.code[i];
   if (c === OP_GUARD || c === OP_TEST || (c === OP_URULE && L.d1[L.x[i]] === null)) return "";
-  const pa = L.a[i], pb = L.b[i], A = operandSource(L, pa), B = operandSource(L, pb), y = `v[${L.out[i]}]`;
-  const ga = (e: string) => (pa >= 0 ? `g[${pa}] += t * ${e};` : "");
-  const gb = (e: string) => (pb >= 0 ? `g[${pb}] += t * ${e};` : "");
+  const A = s.va, B = s.vb, y = `v[${s.io}]`;
+  const ga = (e: string) => (s.ia !== null ? `g[${s.ia}] += t * ${e};` : "");
+  const gb = (e: string) => (s.ib !== null ? `g[${s.ib}] += t * ${e};` : "");
   let body: string;
   switch (c) {
     case 1:
@@ -282,10 +362,10 @@ function reverseLine(L: LoweredTrace, i: number): string {
       body = ga(`D1[${L.x[i]}](${A}, ${y})`);
       break;
     case 20:
-      body = (pa >= 0 ? `g[${pa}] += t;` : "") + (pb >= 0 ? `g[${pb}] += t;` : "");
+      body = (s.ia !== null ? `g[${s.ia}] += t;` : "") + (s.ib !== null ? `g[${s.ib}] += t;` : "");
       break;
     case 21:
-      body = (pa >= 0 ? `g[${pa}] += t;` : "") + (pb >= 0 ? `g[${pb}] -= t;` : "");
+      body = (s.ia !== null ? `g[${s.ia}] += t;` : "") + (s.ib !== null ? `g[${s.ib}] -= t;` : "");
       break;
     case 22:
       body = ga(B) + gb(A);
@@ -296,10 +376,10 @@ function reverseLine(L: LoweredTrace, i: number): string {
     default:
       body = ga(`DA[${L.x[i]}](${A}, ${B}, ${y})`) + gb(`DB[${L.x[i]}](${A}, ${B}, ${y})`);
   }
-  return body === "" ? "" : `t = g[${L.out[i]}]; if (t !== 0) { ${body} }`;
+  return body === "" ? "" : `t = g[${s.io}]; if (t !== 0) { ${body} }`;
 }
 
-type Forward = (v: Float64Array, K: Float64Array, F1: F1[], F2: F2[], T: T2[]) => boolean;
+type Forward = (v: Float64Array, K: Float64Array, F1: F1[], F2: F2[], T: T2[], C: Float64Array) => boolean;
 type Reverse = (
   v: Float64Array,
   g: Float64Array,
@@ -307,28 +387,95 @@ type Reverse = (
   D1: (P1 | null)[],
   DA: P2[],
   DB: P2[],
+  C: Float64Array,
 ) => void;
 
+/** A generated function and the constant table it reads (empty outside loops). */
+interface Piece<F> {
+  readonly f: F;
+  readonly C: Float64Array;
+}
+
+const NO_TABLE = new Float64Array(0);
+
+function forwardFn(body: string[]): Forward {
+  return new Function(
+    "v",
+    "K",
+    "F1",
+    "F2",
+    "T",
+    "C",
+    `"use strict";\n${body.join("\n")}\nreturn true;`,
+  ) as Forward;
+}
+
+function reverseFn(body: string[]): Reverse {
+  return new Function(
+    "v",
+    "g",
+    "K",
+    "D1",
+    "DA",
+    "DB",
+    "C",
+    `"use strict";\nlet t = 0;\n${body.join("\n")}`,
+  ) as Reverse;
+}
+
 /** The generated forward functions (in order) and reverse functions (last entries first). */
-function generate(L: LoweredTrace): { forward: Forward[]; reverse: Reverse[] } {
-  const forward: Forward[] = [], reverse: Reverse[] = [];
-  for (let s = 0; s < L.ops; s += FORWARD_CHUNK) {
-    const lines: string[] = [];
-    for (let i = s; i < Math.min(L.ops, s + FORWARD_CHUNK); i++) lines.push(forwardLine(L, i));
-    lines.push("return true;");
-    forward.push(new Function("v", "K", "F1", "F2", "T", `"use strict";\n${lines.join("\n")}`) as Forward);
+function generate(
+  L: LoweredTrace,
+  regions: readonly Region[],
+): { forward: Piece<Forward>[]; reverse: Piece<Reverse>[] } {
+  const forward: Piece<Forward>[] = [], reverse: Piece<Reverse>[] = [];
+  for (const r of regions) {
+    if (r.kind === "straight") {
+      for (let s = r.start; s < r.end; s += FORWARD_CHUNK) {
+        const lines: string[] = [];
+        for (let i = s; i < Math.min(r.end, s + FORWARD_CHUNK); i++) {
+          lines.push(forwardLine(L, i, straightAccess(L, i)));
+        }
+        forward.push({ f: forwardFn(lines), C: NO_TABLE });
+      }
+      continue;
+    }
+    const access = Array.from({ length: r.period }, (_, j) => loopAccess(L, r, j));
+    const head = `for (let k = 0, c = 0; k < ${r.reps}; k++, c += ${r.columns}) {`;
+    const lines = [head];
+    for (let j = 0; j < r.period; j++) lines.push(forwardLine(L, r.start + j, access[j]));
+    lines.push("}");
+    forward.push({ f: forwardFn(lines), C: r.table });
   }
-  for (let e = L.ops; e > 0; e -= REVERSE_CHUNK) {
-    const lines = ["let t = 0;"];
-    for (let i = e - 1; i >= Math.max(0, e - REVERSE_CHUNK); i--) {
-      const line = reverseLine(L, i);
+  for (let q = regions.length - 1; q >= 0; q--) {
+    const r = regions[q];
+    if (r.kind === "straight") {
+      for (let e = r.end; e > r.start; e -= REVERSE_CHUNK) {
+        const lines: string[] = [];
+        for (let i = e - 1; i >= Math.max(r.start, e - REVERSE_CHUNK); i--) {
+          const line = reverseLine(L, i, straightAccess(L, i));
+          if (line !== "") lines.push(line);
+        }
+        if (lines.length) reverse.push({ f: reverseFn(lines), C: NO_TABLE });
+      }
+      continue;
+    }
+    const lines = [
+      `for (let k = ${r.reps - 1}, c = ${(r.reps - 1) * r.columns}; k >= 0; k--, c -= ${r.columns}) {`,
+    ];
+    for (let j = r.period - 1; j >= 0; j--) {
+      const line = reverseLine(L, r.start + j, loopAccess(L, r, j));
       if (line !== "") lines.push(line);
     }
-    reverse.push(
-      new Function("v", "g", "K", "D1", "DA", "DB", `"use strict";\n${lines.join("\n")}`) as Reverse,
-    );
+    lines.push("}");
+    if (lines.length > 2) reverse.push({ f: reverseFn(lines), C: r.table });
   }
   return { forward, reverse };
+}
+
+/** Entries of generated code for `regions`: straight entries plus loop bodies. */
+export function generatedSize(regions: readonly Region[]): number {
+  return regions.reduce((n, r) => n + (r.kind === "straight" ? r.end - r.start : r.period), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -481,8 +628,12 @@ function reverseLoop(L: LoweredTrace, a: Int32Array, b: Int32Array, v: Float64Ar
  * if (L !== null) scalarEngine(L, "js").valueAndGrad([0.5, 2]);
  * ```
  */
-export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTrace {
-  const gen = engine === "js" ? generate(L) : null;
+export function scalarEngine(
+  L: LoweredTrace,
+  engine: "js" | "ops",
+  regions: readonly Region[] = [{ kind: "straight", start: 0, end: L.ops }],
+): CompiledTrace {
+  const gen = engine === "js" ? generate(L, regions) : null;
   const size = gen === null ? L.slots + L.K.length : L.slots;
   const v = new Float64Array(size), g = new Float64Array(size);
   const inArena = (p: number) => (p >= 0 ? p : L.slots - p - 1);
@@ -496,13 +647,14 @@ export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTra
   };
   const runForward = (): boolean => {
     if (gen === null) return forwardLoop(L, ra, rb, v);
-    for (const f of gen.forward) if (!f(v, L.K, L.f1, L.f2, L.tf)) return false;
+    for (const p of gen.forward) if (!p.f(v, L.K, L.f1, L.f2, L.tf, p.C)) return false;
     return true;
   };
   const resultValue = () => (L.result >= 0 ? v[L.result] : L.K[-L.result - 1]);
   return {
     engine,
     size: L.ops,
+    loops: gen === null ? 0 : regions.filter((r) => r.kind === "loop").length,
     valueAndGrad(theta): StagedResult | null {
       load(theta);
       if (!runForward()) return null;
@@ -511,7 +663,7 @@ export function scalarEngine(L: LoweredTrace, engine: "js" | "ops"): CompiledTra
       if (L.result >= 0) {
         g[L.result] = 1;
         if (gen === null) reverseLoop(L, ra, rb, v, g);
-        else for (const r of gen.reverse) r(v, g, L.K, L.d1, L.da, L.db);
+        else for (const p of gen.reverse) p.f(v, g, L.K, L.d1, L.da, L.db, p.C);
       }
       const grad = theta.map((p, i): ParamValue =>
         typeof p === "number" ? g[i] : { shape: [], data: Float64Array.of(g[i]) }

@@ -49,7 +49,7 @@ function shapeKey(theta: readonly ParamValue[]): string {
  */
 export function stageF64(f: StagedBody, max: number, options: StageOptions = {}): StagedFunction {
   const byShape = new Map<string, CompiledTrace[]>();
-  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "", entries = 0;
+  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "", entries = 0, loops = 0;
   let untraced: string | null = options.trace === false ? "tracing turned off" : null;
 
   /** One untraced run with gradient that also records (unless tracing is off). */
@@ -93,6 +93,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
     const compiled = compileTrace(recorder.finish(out.value, out.aux), max);
     engine = compiled.engine;
     entries = compiled.size;
+    loops = compiled.loops;
     const list = byShape.get(key) ?? [];
     list.unshift(compiled);
     if (list.length > MAX_TRACES) list.pop();
@@ -155,6 +156,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       untraced,
       engine,
       entries,
+      loops,
     }),
   };
 }
