@@ -141,7 +141,7 @@ Deno.test("calibrate: batched restarts on f64 take each restart's path, one valu
     valueAndGrad: (f, t) => (calls++, f64Backend.valueAndGrad(f, t)),
     stage: (f, o) => {
       const s = f64Backend.stage(f, o);
-      return { ...s, valueAndGrad: (t) => (calls++, s.valueAndGrad(t)) };
+      return { ...s, valueAndGrad: (t, d) => (calls++, s.valueAndGrad(t, d)) };
     },
   };
   const p = lineProblem({ kind: "mse" }, counting);

@@ -345,3 +345,66 @@ Deno.test("rerolled loops: a guard whose observed value changes every iteration 
   assert.ok(st.loops >= 1, JSON.stringify(st));
   assert.ok(st.replays >= 2 && st.guardFailures >= 2 && st.recordings >= 3, JSON.stringify(st));
 });
+
+Deno.test("data inputs are trace inputs: one trace serves two data sets of a shape, a new shape re-records", () => {
+  const kalman = loadProgram(Deno.readTextFileSync(`${ROOT}fixtures/models/nino12_ar1_kalman.scm`), "k.scm");
+  const decay = loadProgram(
+    "(define a 2.0) (define k 0.5) (sum (square (- (* a (exp (* (- k) t))) obs)))",
+    "decay.scm",
+  );
+  const series = (n: number, w: number) =>
+    Float64Array.from({ length: n }, (_, t) => Math.sin(t / w) + 0.01 * t);
+  const cases: [Program, string[], number[]][] = [[kalman, ["y"], [0.7, 0.2, 0.3]], [decay, ["t", "obs"], [
+    1.7,
+    0.4,
+  ]]];
+  for (const [prog, names, theta] of cases) {
+    const inputsOf = (n: number, w: number) =>
+      Object.fromEntries(names.map((name, i) => [name, series(n, w + i)]));
+    const first = inputsOf(100, 5), second = inputsOf(100, 9), shorter = inputsOf(70, 5);
+    for (const interpreted of [false, true]) {
+      const label = `${prog.file} ${interpreted ? "interpreted" : "direct"}`;
+      const s = interpreted
+        ? stageInterpreted(prog, B, { inputs: first })
+        : stageProgram(prog, B, { inputs: first });
+      const untraced = (inputs: Record<string, Float64Array>) =>
+        interpreted
+          ? interpretedValueAndGrad(prog, B, { theta, inputs })
+          : valueAndGrad(prog, B, { theta, inputs });
+      const dataOf = (inputs: Record<string, Float64Array>) =>
+        names.map((name) => ({ shape: [inputs[name].length], data: inputs[name] }));
+      assertBitIdentical(`${label} first`, s.valueAndGrad(theta), untraced(first));
+      const u2 = untraced(second);
+      assert.notEqual(u2.value, untraced(first).value);
+      assertBitIdentical(`${label} second`, s.valueAndGrad(theta, dataOf(second)), u2);
+      assertBitIdentical(`${label} first again`, s.valueAndGrad(theta, dataOf(first)), untraced(first));
+      assert.ok(Object.is(s.forward(theta, dataOf(second)).value, u2.value), `${label} forward`);
+      let st = s.stats();
+      assert.equal(st.recordings, 1, `${label}: one trace for both data sets: ${JSON.stringify(st)}`);
+      assert.equal(st.replays, 3, label);
+      assertBitIdentical(`${label} shorter`, s.valueAndGrad(theta, dataOf(shorter)), untraced(shorter));
+      st = s.stats();
+      assert.equal(st.recordings, 2, `${label}: another shape records: ${JSON.stringify(st)}`);
+      assert.equal(st.traces, 2, label);
+    }
+  }
+});
+
+Deno.test("data read as plain numbers is a guard: other values re-record, equal values replay", () => {
+  // (> (car ys) 0) reads a data element as a plain boolean: a test on the data.
+  const prog = loadProgram(
+    "(define k 0.5) (let loop ((ys (tensor->list y)) (acc 0)) (if (null? ys) acc (loop (cdr ys) (if (> (car ys) 0) (+ acc (* k (car ys))) (- acc k)))))",
+    "signs.scm",
+  );
+  const y1 = Float64Array.of(1, -2, 3, 4),
+    y2 = Float64Array.of(2, -1, 5, 1),
+    y3 = Float64Array.of(-1, 2, 3, 4);
+  const s = stageProgram(prog, B, { inputs: { y: y1 } });
+  for (const y of [y1, y2, y3, y1]) {
+    const got = s.valueAndGrad([0.7], [{ shape: [4], data: y }]);
+    assertBitIdentical(`y=${y}`, got, valueAndGrad(prog, B, { theta: [0.7], inputs: { y } }));
+  }
+  const st = s.stats();
+  assert.equal(st.recordings, 2, JSON.stringify(st)); // y3's signs differ from y1's and y2's
+  assert.equal(st.replays, 2, JSON.stringify(st));
+});

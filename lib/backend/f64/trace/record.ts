@@ -21,6 +21,13 @@
  *
  * Dependence is followed by value, not by the tape: an op without a gradient (`floor`, `round`)
  * gives a constant to the tape but a parameter-dependent value to the trace, so it is recorded.
+ * Data inputs (the columns a fit passes per call) are trace inputs like the parameters, not
+ * constants: an op on them is recorded and recomputed from the call's data, and a plain read of
+ * their values (`tensor->list` of a column) is a guard, so a trace is only replayed on data
+ * whose observed values equal the recorded ones; everything else about data is its shape, part
+ * of the trace's key. So the argument above holds with "the parameters" read as "the
+ * parameters and the data".
+ *
  * What the recorder cannot see makes the run untraceable (`poison`): a nested backend scope
  * (`valueAndGrad` or `run` inside the traced function, whose values would be baked in), or more
  * entries than `TRACE_LIMIT`.
@@ -77,7 +84,10 @@ export interface TestEntry {
 /** One entry of a trace. */
 export type TraceEntry = OpEntry | GuardEntry | TestEntry;
 
-/** A recorded trace: parameters in slots 0…P−1, then one slot per op, in recording order. */
+/**
+ * A recorded trace: parameters in slots 0…P−1, the data inputs in P…P+D−1, then one slot per
+ * op, in recording order.
+ */
 export interface Recorded {
   readonly entries: readonly TraceEntry[];
   /** Number of slots (parameters and op results). */
@@ -86,34 +96,59 @@ export interface Recorded {
   readonly shapes: readonly (readonly number[])[];
   /** Number of parameters. */
   readonly params: number;
+  /** Number of data inputs. */
+  readonly inputs: number;
   /** The function's value: a slot, or a plain number / constant node that no parameter touches. */
   readonly result: TraceArg;
   /** An auxiliary output read after the run (per-restart losses), or null. */
   readonly aux: TraceArg | null;
 }
 
+/** Ids of recorders, stamped on the nodes they give slots (Node.tr). */
+let lastRecorder = 0;
+
 /** The state of one recording. */
 export class Recorder {
   readonly entries: TraceEntry[] = [];
   readonly shapes: (readonly number[])[] = [];
-  private readonly slotOf = new Map<Node, number>();
+  /** The reference to each slot (one object per slot, shared by every operand naming it). */
+  private readonly refs: SlotRef[] = [];
+  private readonly id = ++lastRecorder;
+  private ops = 0;
   /** Why this run cannot be traced, or null. */
   poisoned: string | null = null;
 
-  constructor(leaves: readonly Node[], private readonly limit: number = TRACE_LIMIT) {
+  private readonly params: number;
+  private readonly inputs: number;
+
+  /**
+   * A recording whose parameters are `leaves` and whose data inputs are `data` (constant
+   * nodes): both are trace inputs, so ops on the data are recorded and plain reads of them are
+   * guards, exactly as for the parameters.
+   */
+  constructor(
+    leaves: readonly Node[],
+    private readonly limit: number = TRACE_LIMIT,
+    data: readonly Node[] = [],
+  ) {
+    this.params = leaves.length;
+    this.inputs = data.length;
     for (const l of leaves) this.addSlot(l);
+    for (const d of data) this.addSlot(d);
   }
 
   private addSlot(n: Node): number {
     const s = this.shapes.length;
-    this.slotOf.set(n, s);
+    n.tr = this.id;
+    n.ts = s;
     this.shapes.push(n.shape);
+    this.refs.push(new SlotRef(s));
     return s;
   }
 
   /** The slot of a value, or -1 when it does not depend on a parameter. */
   slot(x: unknown): number {
-    return x instanceof Node ? (this.slotOf.get(x) ?? -1) : -1;
+    return x instanceof Node && x.tr === this.id ? x.ts : -1;
   }
 
   /** True when some operand (or element of a list operand) depends on a parameter. */
@@ -127,17 +162,22 @@ export class Recorder {
   private toArg(a: unknown): TraceArg {
     if (Array.isArray(a)) return a.map((x) => this.toArg(x));
     const s = this.slot(a);
-    if (s >= 0) return new SlotRef(s);
+    if (s >= 0) return this.refs[s];
     if (typeof a === "number" || a instanceof Node) return a;
     throw new DmciError("type", `trace: unexpected operand ${String(a)}`);
   }
 
   /** Records `result = method(args)` if it depends on a parameter (and is a new value). */
   op(method: string, op: string, result: unknown, args: readonly unknown[], redo: Redo): void {
-    if (this.poisoned !== null || !(result instanceof Node) || this.slotOf.has(result)) return;
+    if (this.poisoned !== null || !(result instanceof Node) || result.tr === this.id) return;
     if (!this.depends(args)) return;
     if (this.full()) return;
-    const mapped = args.map((a) => this.toArg(a));
+    const mapped = args.length === 2
+      ? [this.toArg(args[0]), this.toArg(args[1])]
+      : args.length === 1
+      ? [this.toArg(args[0])]
+      : args.map((a) => this.toArg(a));
+    this.ops++;
     this.entries.push({ kind: "op", method, op, out: this.addSlot(result), args: mapped, redo });
   }
 
@@ -178,7 +218,8 @@ export class Recorder {
       entries: this.entries,
       slots: this.shapes.length,
       shapes: this.shapes,
-      params: this.shapes.length - this.entries.filter((e) => e.kind === "op").length,
+      params: this.params,
+      inputs: this.inputs,
       result: arg(result),
       aux: aux === undefined || aux === null ? null : arg(aux),
     };

@@ -17,8 +17,12 @@ export interface CompiledTrace {
   readonly size: number;
   /** Loops in the generated code (see reroll.ts); 0 for the other engines. */
   readonly loops: number;
-  valueAndGrad(theta: readonly ParamValue[]): StagedResult | null;
-  forward(theta: readonly ParamValue[]): { value: number; aux: Float64Array | null } | null;
+  /** Value and gradient at θ on the data inputs `data` (constant nodes), or null. */
+  valueAndGrad(theta: readonly ParamValue[], data: readonly Node[]): StagedResult | null;
+  forward(
+    theta: readonly ParamValue[],
+    data: readonly Node[],
+  ): { value: number; aux: Float64Array | null } | null;
 }
 
 function resolve(a: TraceArg, vals: readonly unknown[]): unknown {
@@ -63,12 +67,13 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
     engine: "nodes",
     size: t.entries.length,
     loops: 0,
-    valueAndGrad(theta) {
+    valueAndGrad(theta, data) {
       const saved = beginTape(true);
       try {
         const vals: unknown[] = new Array(t.slots);
         const leaves = theta.map((p, i) => paramLeaf(p, i, max));
         for (let i = 0; i < leaves.length; i++) vals[i] = leaves[i];
+        for (let j = 0; j < t.inputs; j++) vals[t.params + j] = data[j];
         if (!runEntries(t, vals)) return null;
         const y = resolve(t.result, vals), value = scalarValue(y);
         const aux = t.aux === null ? null : auxElements(resolve(t.aux, vals));
@@ -81,11 +86,12 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
         endTape(saved);
       }
     },
-    forward(theta) {
+    forward(theta, data) {
       const saved = beginTape(false);
       try {
         const vals: unknown[] = new Array(t.slots);
         theta.forEach((p, i) => vals[i] = paramConst(p, i, max));
+        for (let j = 0; j < t.inputs; j++) vals[t.params + j] = data[j];
         if (!runEntries(t, vals)) return null;
         const value = scalarValue(resolve(t.result, vals));
         return { value, aux: t.aux === null ? null : auxElements(resolve(t.aux, vals)) };

@@ -33,6 +33,8 @@ const FORWARD_CHUNK = 300, REVERSE_CHUNK = 150;
 
 // Op codes. Unary ops with a formula written out; the rest call their rule (OP_URULE / OP_BRULE).
 const OP_GUARD = 0, OP_TEST = 30;
+/** A guard on a data input, checked when the data are loaded (it depends on no parameter). */
+const OP_NOP = 31;
 /** Tests written inline: the comparison operators on two values. */
 const INLINE_TESTS: Readonly<Record<string, string>> = {
   "<": "<",
@@ -65,6 +67,14 @@ type T2 = (a: number, b: number) => boolean;
 /** A trace lowered to arrays. Operand encoding: a slot ≥ 0, or −(k+1) for the constant K[k]. */
 export interface LoweredTrace {
   readonly params: number;
+  /** Number of data inputs (slots params…params+inputs−1); rank-0 ones are loaded as values. */
+  readonly inputs: number;
+  /** Rank-0 data inputs (input index), loaded into their slots. */
+  readonly scalarInputs: readonly number[];
+  /** Elements of data inputs read by `ref` (out slot, input index, row-major offset), hoisted to the load. */
+  readonly dataLoads: Int32Array;
+  /** Guards on data inputs, hoisted to the load: input index and the elements it must hold. */
+  readonly dataGuards: readonly { readonly input: number; readonly observed: Float64Array }[];
   readonly slots: number;
   /** Number of entries (ops and guards). */
   readonly ops: number;
@@ -92,6 +102,10 @@ export interface LoweredTrace {
 export function lowerScalar(t: Recorded): LoweredTrace | null {
   if (t.aux !== null) return null;
   for (let i = 0; i < t.params; i++) if (t.shapes[i].length !== 0) return null;
+  const isInput = (s: number) => s >= t.params && s < t.params + t.inputs;
+  const dataGuards: { input: number; observed: Float64Array }[] = [];
+  const scalarInputs: number[] = [], dataLoads: number[] = [];
+  for (let j = 0; j < t.inputs; j++) if (t.shapes[t.params + j].length === 0) scalarInputs.push(j);
   const n = t.entries.length;
   const code = new Int32Array(n), out = new Int32Array(n), a = new Int32Array(n), b = new Int32Array(n);
   const x = new Int32Array(n), K: number[] = [];
@@ -107,6 +121,11 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
   for (let i = 0; i < n; i++) {
     const e = t.entries[i];
     if (e.kind === "guard") {
+      if (isInput(e.slot)) {
+        dataGuards.push({ input: e.slot - t.params, observed: e.observed });
+        code[i] = OP_NOP;
+        continue;
+      }
       if (t.shapes[e.slot].length !== 0 || e.observed.length !== 1) return null;
       code[i] = OP_GUARD;
       a[i] = e.slot;
@@ -127,6 +146,17 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
     }
     if (t.shapes[e.out].length !== 0) return null;
     out[i] = e.out;
+    if (e.method === "ref") {
+      // An element of a data input: loaded with the data (it depends on no parameter).
+      const [x, index] = e.args;
+      if (!(x instanceof SlotRef) || !isInput(x.slot) || !Array.isArray(index)) return null;
+      const sh = t.shapes[x.slot];
+      let off = 0;
+      for (let d = 0; d < sh.length; d++) off = off * sh[d] + (index[d] as number);
+      dataLoads.push(e.out, x.slot - t.params, off);
+      code[i] = OP_NOP;
+      continue;
+    }
     if (e.method === "unary") {
       const p = operand(e.args[0]);
       if (p === null) return null;
@@ -159,6 +189,10 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
   if (result === null) return null;
   return {
     params: t.params,
+    inputs: t.inputs,
+    scalarInputs,
+    dataLoads: Int32Array.from(dataLoads),
+    dataGuards,
     slots: t.slots,
     ops: n,
     code,
@@ -181,7 +215,7 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
 /** Entries with an operand b (binary ops, tests, guards: a guard's b is its observed value). */
 const usesB = (c: number): boolean => c >= 20 || c === OP_GUARD;
 /** Entries with a result slot. */
-const hasOut = (c: number): boolean => c !== OP_GUARD && c !== OP_TEST;
+const hasOut = (c: number): boolean => c !== OP_GUARD && c !== OP_TEST && c !== OP_NOP;
 
 /**
  * The loop structure of a lowered trace (reroll.ts): each entry's signature is its op code, its
@@ -282,6 +316,8 @@ function loopAccess(L: LoweredTrace, loop: LoopRegion, j: number): Access {
 function forwardLine(L: LoweredTrace, i: number, s: Access): string {
   const A = s.va, B = s.vb, o = `v[${s.io}]`;
   switch (L.code[i]) {
+    case OP_NOP:
+      return "";
     case OP_GUARD:
       return `if (${s.guardFails}) return false;`;
     case OP_TEST: {
@@ -325,7 +361,7 @@ function forwardLine(L: LoweredTrace, i: number, s: Access): string {
 /** The reverse step of entry i: gradients into its slot operands, in the tape's order. */
 function reverseLine(L: LoweredTrace, i: number, s: Access): string {
   const c = L.code[i];
-  if (c === OP_GUARD || c === OP_TEST || (c === OP_URULE && L.d1[L.x[i]] === null)) return "";
+  if (c === OP_GUARD || c === OP_TEST || c === OP_NOP || (c === OP_URULE && L.d1[L.x[i]] === null)) return "";
   const A = s.va, B = s.vb, y = `v[${s.io}]`;
   const ga = (e: string) => (s.ia !== null ? `g[${s.ia}] += t * ${e};` : "");
   const gb = (e: string) => (s.ib !== null ? `g[${s.ib}] += t * ${e};` : "");
@@ -490,6 +526,8 @@ function forwardLoop(L: LoweredTrace, a: Int32Array, b: Int32Array, v: Float64Ar
   for (let i = 0; i < L.ops; i++) {
     const A = v[a[i]];
     switch (code[i]) {
+      case OP_NOP:
+        continue;
       case OP_GUARD:
         if (!Object.is(A, K[x[i]])) return false;
         continue;
@@ -552,7 +590,7 @@ function reverseLoop(L: LoweredTrace, a: Int32Array, b: Int32Array, v: Float64Ar
   const { code, out, x, d1, da, db } = L;
   for (let i = L.ops - 1; i >= 0; i--) {
     const c = code[i];
-    if (c === OP_GUARD || c === OP_TEST) continue;
+    if (c === OP_GUARD || c === OP_TEST || c === OP_NOP) continue;
     const o = out[i], t = g[o];
     if (t === 0) continue;
     const pa = a[i], A = v[pa], y = v[o];
@@ -639,11 +677,27 @@ export function scalarEngine(
   const inArena = (p: number) => (p >= 0 ? p : L.slots - p - 1);
   const ra = gen === null ? L.a.map(inArena) : L.a, rb = gen === null ? L.b.map(inArena) : L.b;
   if (gen === null) v.set(L.K, L.slots);
-  const load = (theta: readonly ParamValue[]) => {
+  /** Loads θ and the scalar data inputs; false when a data guard fails. */
+  const load = (theta: readonly ParamValue[], data: readonly Node[]): boolean => {
+    for (const { input, observed } of L.dataGuards) {
+      const d = data[input], xs = d.data;
+      if (
+        xs === null ? observed.length !== 1 || !Object.is(d.v, observed[0]) : xs.length !== observed.length
+      ) {
+        return false;
+      }
+      if (xs !== null) {
+        for (let k = 0; k < xs.length; k++) if (!Object.is(xs[k], observed[k])) return false;
+      }
+    }
     for (let i = 0; i < L.params; i++) {
       const p = theta[i];
       v[i] = typeof p === "number" ? p : p.data[0];
     }
+    for (const j of L.scalarInputs) v[L.params + j] = data[j].v;
+    const loads = L.dataLoads;
+    for (let q = 0; q < loads.length; q += 3) v[loads[q]] = data[loads[q + 1]].data![loads[q + 2]];
+    return true;
   };
   const runForward = (): boolean => {
     if (gen === null) return forwardLoop(L, ra, rb, v);
@@ -655,9 +709,8 @@ export function scalarEngine(
     engine,
     size: L.ops,
     loops: gen === null ? 0 : regions.filter((r) => r.kind === "loop").length,
-    valueAndGrad(theta): StagedResult | null {
-      load(theta);
-      if (!runForward()) return null;
+    valueAndGrad(theta, data): StagedResult | null {
+      if (!load(theta, data) || !runForward()) return null;
       const value = resultValue();
       g.fill(0);
       if (L.result >= 0) {
@@ -670,9 +723,8 @@ export function scalarEngine(
       );
       return { value, grad, aux: null };
     },
-    forward(theta) {
-      load(theta);
-      if (!runForward()) return null;
+    forward(theta, data) {
+      if (!load(theta, data) || !runForward()) return null;
       return { value: resultValue(), aux: null };
     },
   };
