@@ -209,3 +209,41 @@ Deno.test("tfjs stages agree with f64 to float32 precision", async () => {
   const u = Float64Array.of(1, 0.6);
   assert.ok(rel(objectiveOn(tf, ALL)(u).value, objectiveOn(f, ALL)(u).value) < 1e-5);
 });
+
+Deno.test("the staged loss serves other rows and other problems of the same program: one trace per row count", () => {
+  const staged: { stats(): { recordings: number; replays: number } }[] = [];
+  const watching: Backend = {
+    ...f64Backend,
+    stage: (f, o) => {
+      const s = f64Backend.stage(f, o);
+      staged.push(s);
+      return s;
+    },
+  };
+  const program = loadProgram(LINE, "line.scm");
+  const problemOn = (ys: number[], backend: Backend, trace = true) =>
+    fitProblem({
+      backend,
+      program,
+      trace,
+      table: tableFromColumns({ x: X, y: ys }, ["x", "y"], "error"),
+      spec: { params: {}, inputs: { x: "x" }, target: "y", loss: { kind: "mse" } },
+    });
+  const Y2 = Y.map((y, i) => y + Math.cos(i));
+  const first = problemOn(Y, watching), second = problemOn(Y2, watching);
+  const u = Float64Array.of(0.9, 0.6),
+    evens = ALL.filter((i) => i % 2 === 0),
+    odds = ALL.filter((i) => i % 2);
+  for (
+    const [p, rows] of [[first, ALL], [second, ALL], [first, evens], [second, odds], [first, ALL]] as const
+  ) {
+    const got = objectiveOn(p, rows)(u);
+    const want = objectiveOn(problemOn(p === first ? Y : Y2, f64Backend, false), rows)(u);
+    assert.ok(Object.is(got.value, want.value), `${got.value} vs untraced ${want.value}`);
+    got.grad.forEach((g, j) => assert.ok(Object.is(g, want.grad[j]), `grad ${j}: ${g} vs ${want.grad[j]}`));
+  }
+  assert.equal(staged.length, 1, "one staged loss for both problems");
+  const st = staged[0].stats();
+  assert.equal(st.recordings, 2, `30 rows, then 15 rows: ${JSON.stringify(st)}`);
+  assert.equal(st.replays, 3);
+});

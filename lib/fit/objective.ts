@@ -6,7 +6,9 @@
  */
 import { DmciError } from "../errors.ts";
 import type { Backend, StagedFunction, TensorData } from "../backend/backend.ts";
-import type { Inputs } from "../program.ts";
+import type { Inputs, Program } from "../program.ts";
+import type { Runtime } from "../compile/runtime.ts";
+import type { ProgramData } from "../dmci.ts";
 import { dThetaDu, toTheta } from "./params.ts";
 import { columnsOf, type FitProblem, runModel, thetaOf } from "./problem.ts";
 import type { Evaluation, Objective } from "./optim/types.ts";
@@ -71,10 +73,34 @@ function lossValue(p: FitProblem, ps: readonly unknown[], inputs: Inputs, y: unk
  * resamples) unless the program reads the data's values as plain numbers, and each size gets
  * its own traces.
  */
-const STAGED = new WeakMap<FitProblem, StagedFunction>();
+const STAGED = new WeakMap<Runtime, WeakMap<Program | ProgramData, Map<string, StagedFunction>>>();
+/** Staged losses kept per runtime and program (one per loss, mode, limits, parameter count, inputs). */
+const MAX_STAGED = 16;
+
+/**
+ * What `lossValue` reads of a problem besides its runtime (hence backend) and program: two
+ * problems with the same key compute the same loss from the same data, so they share a staged
+ * loss and its traces (a fit of the same program and spec again: a server job, a re-fit).
+ */
+function lossKey(p: FitProblem): string {
+  return JSON.stringify([
+    p.mode,
+    p.trace,
+    p.limits ?? null,
+    p.loss,
+    p.params.length,
+    p.target === undefined,
+    Object.keys(p.inputs),
+  ]);
+}
 
 function stagedLoss(p: FitProblem): StagedFunction {
-  let s = STAGED.get(p);
+  let byProgram = STAGED.get(p.runtime);
+  if (byProgram === undefined) STAGED.set(p.runtime, byProgram = new WeakMap());
+  let byKey = byProgram.get(p.program);
+  if (byKey === undefined) byProgram.set(p.program, byKey = new Map());
+  const key = lossKey(p);
+  let s = byKey.get(key);
   if (s === undefined) {
     const names = Object.keys(p.inputs);
     s = p.backend.stage((ps, data) => {
@@ -84,7 +110,8 @@ function stagedLoss(p: FitProblem): StagedFunction {
         value: lossValue(p, ps, inputs as Inputs, p.target === undefined ? null : data[names.length]),
       };
     }, { trace: p.trace });
-    STAGED.set(p, s);
+    if (byKey.size >= MAX_STAGED) byKey.delete(byKey.keys().next().value!);
+    byKey.set(key, s);
   }
   return s;
 }
