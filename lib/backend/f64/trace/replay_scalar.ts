@@ -264,8 +264,9 @@ function guardFails(s: string, c: number): string {
 }
 
 /**
- * How the code of one entry reads its operands: value sources of a and b, index expressions of
- * slot operands (null for a constant), of the result slot, and the guard's failure condition.
+ * How the code of one entry reads its operands: value sources of a and b, where the gradients
+ * of slot operands go (null for a constant or a slot no parameter reaches), the index of the
+ * result slot and where its gradient is, and the guard's failure condition.
  */
 interface Access {
   readonly va: string;
@@ -273,26 +274,123 @@ interface Access {
   readonly ia: string | null;
   readonly ib: string | null;
   readonly io: string;
+  readonly gout: string;
+  /** False when the result depends on no parameter (in no iteration): no reverse step. */
+  readonly needed: boolean;
   readonly guardFails: string;
 }
 
+/**
+ * Which slots depend on a parameter (1) and which only on data and constants (0): the reverse
+ * sweep sends no gradient into the latter — the tape does not either (they are constants
+ * there), and nothing they could receive would ever reach a parameter.
+ */
+function dependence(L: LoweredTrace): Uint8Array {
+  const dep = new Uint8Array(L.slots);
+  dep.fill(1, 0, L.params);
+  for (let i = 0; i < L.ops; i++) {
+    const c = L.code[i];
+    if (!hasOut(c)) continue;
+    const pa = L.a[i], pb = L.b[i];
+    dep[L.out[i]] = (pa >= 0 && dep[pa] === 1) || (usesB(c) && pb >= 0 && dep[pb] === 1) ? 1 : 0;
+  }
+  return dep;
+}
+
 /** The access of entry i in straight-line code: fixed slots and constants. */
-function straightAccess(L: LoweredTrace, i: number): Access {
+function straightAccess(L: LoweredTrace, i: number, dep: Uint8Array): Access {
   const pa = L.a[i], pb = L.b[i];
   return {
     va: operandSource(L, pa),
     vb: operandSource(L, pb),
-    ia: pa >= 0 ? String(pa) : null,
-    ib: pb >= 0 ? String(pb) : null,
+    ia: pa >= 0 && dep[pa] === 1 ? `g[${pa}]` : null,
+    ib: pb >= 0 && dep[pb] === 1 ? `g[${pb}]` : null,
     io: String(L.out[i]),
+    gout: `g[${L.out[i]}]`,
+    needed: !hasOut(L.code[i]) || dep[L.out[i]] === 1,
     guardFails: L.code[i] === OP_GUARD ? guardFails(`v[${pa}]`, L.K[L.x[i]]) : "",
   };
 }
 
+/**
+ * The body positions of a loop whose results' gradients stay inside one iteration (every
+ * reader of the result is a later entry of the same iteration, and it is not the trace's
+ * result): in the reverse sweep they are locals of the iteration, not arena slots.
+ */
+interface LocalGradients {
+  isLocal(j: number): boolean;
+  /** The local body position producing slot `s` (read in iteration 0), or −1. */
+  producer(s: number): number;
+}
+
+/** Which result gradients of each loop can be locals (see LocalGradients). */
+function localGradients(L: LoweredTrace, regions: readonly Region[]): Map<LoopRegion, LocalGradients> {
+  // The iteration that produced each slot: region index·2^20-free encoding as two arrays.
+  const region = new Int32Array(L.slots).fill(-1), iter = new Int32Array(L.slots);
+  const escapes = new Uint8Array(L.slots);
+  const regionOf = new Int32Array(L.ops), iterOf = new Int32Array(L.ops);
+  regions.forEach((r, q) => {
+    if (r.kind === "straight") {
+      regionOf.fill(-1, r.start, r.end);
+      return;
+    }
+    for (let k = 0; k < r.reps; k++) {
+      const s = r.start + k * r.period;
+      regionOf.fill(q, s, s + r.period);
+      iterOf.fill(k, s, s + r.period);
+    }
+  });
+  for (let i = 0; i < L.ops; i++) {
+    const c = L.code[i];
+    const read = (p: number) => {
+      if (p < 0) return;
+      if (regionOf[i] < 0 || region[p] !== regionOf[i] || iter[p] !== iterOf[i]) escapes[p] = 1;
+    };
+    if (c !== OP_NOP) {
+      read(L.a[i]);
+      if (usesB(c)) read(L.b[i]);
+    }
+    if (hasOut(c)) {
+      region[L.out[i]] = regionOf[i];
+      iter[L.out[i]] = iterOf[i];
+    }
+  }
+  if (L.result >= 0) escapes[L.result] = 1;
+  const out = new Map<LoopRegion, LocalGradients>();
+  for (const r of regions) {
+    if (r.kind !== "loop") continue;
+    const local = new Uint8Array(r.period), at = new Map<number, number>();
+    for (let j = 0; j < r.period; j++) {
+      const o = r.out[j];
+      if (o.kind !== "slot" || !hasOut(L.code[r.start + j])) continue;
+      let ok = true;
+      for (let k = 0; k < r.reps && ok; k++) if (escapes[o.base + o.stride * k] === 1) ok = false;
+      if (ok) {
+        local[j] = 1;
+        at.set(o.base, j);
+      }
+    }
+    out.set(r, { isLocal: (j) => local[j] === 1, producer: (s) => at.get(s) ?? -1 });
+  }
+  return out;
+}
+
 /** The access of body position j of a loop (iteration index `k`, table row offset `c`). */
-function loopAccess(L: LoweredTrace, loop: LoopRegion, j: number): Access {
+function loopAccess(
+  L: LoweredTrace,
+  loop: LoopRegion,
+  j: number,
+  dep?: Uint8Array,
+  local?: LocalGradients,
+): Access {
   const index = (o: LoopOperand): string | null =>
     o.kind !== "slot" ? null : o.stride === 0 ? String(o.base) : `${o.base} + ${o.stride} * k`;
+  /** The slot in some iteration depends on a parameter. */
+  const depends = (o: LoopOperand): boolean => {
+    if (o.kind !== "slot" || dep === undefined) return o.kind === "slot";
+    for (let k = 0; k < loop.reps; k++) if (dep[o.base + o.stride * k] === 1) return true;
+    return false;
+  };
   const value = (o: LoopOperand): string =>
     o.kind === "slot"
       ? `v[${index(o)}]`
@@ -310,7 +408,23 @@ function loopAccess(L: LoweredTrace, loop: LoopRegion, j: number): Access {
       ? `${va} !== ${vb}`
       : `!Object.is(${va}, ${vb})`;
   }
-  return { va, vb, ia: index(A), ib: index(Bo), io: index(loop.out[j]) ?? "0", guardFails: fails };
+  /** Where the gradient of a slot operand goes: a local of the iteration, or the arena. */
+  const grad = (o: LoopOperand): string | null => {
+    if (!depends(o) || o.kind !== "slot") return null;
+    const q = local?.producer(o.base) ?? -1;
+    return q >= 0 ? `gl${q}` : `g[${index(o)}]`;
+  };
+  const io = index(loop.out[j]) ?? "0";
+  return {
+    va,
+    vb,
+    ia: grad(A),
+    ib: grad(Bo),
+    io,
+    gout: local?.isLocal(j) ? `gl${j}` : `g[${io}]`,
+    needed: !hasOut(L.code[loop.start + j]) || depends(loop.out[j]),
+    guardFails: fails,
+  };
 }
 
 function forwardLine(L: LoweredTrace, i: number, s: Access): string {
@@ -362,9 +476,10 @@ function forwardLine(L: LoweredTrace, i: number, s: Access): string {
 function reverseLine(L: LoweredTrace, i: number, s: Access): string {
   const c = L.code[i];
   if (c === OP_GUARD || c === OP_TEST || c === OP_NOP || (c === OP_URULE && L.d1[L.x[i]] === null)) return "";
+  if (!s.needed) return "";
   const A = s.va, B = s.vb, y = `v[${s.io}]`;
-  const ga = (e: string) => (s.ia !== null ? `g[${s.ia}] += t * ${e};` : "");
-  const gb = (e: string) => (s.ib !== null ? `g[${s.ib}] += t * ${e};` : "");
+  const ga = (e: string) => (s.ia !== null ? `${s.ia} += t * ${e};` : "");
+  const gb = (e: string) => (s.ib !== null ? `${s.ib} += t * ${e};` : "");
   let body: string;
   switch (c) {
     case 1:
@@ -398,10 +513,10 @@ function reverseLine(L: LoweredTrace, i: number, s: Access): string {
       body = ga(`D1[${L.x[i]}](${A}, ${y})`);
       break;
     case 20:
-      body = (s.ia !== null ? `g[${s.ia}] += t;` : "") + (s.ib !== null ? `g[${s.ib}] += t;` : "");
+      body = (s.ia !== null ? `${s.ia} += t;` : "") + (s.ib !== null ? `${s.ib} += t;` : "");
       break;
     case 21:
-      body = (s.ia !== null ? `g[${s.ia}] += t;` : "") + (s.ib !== null ? `g[${s.ib}] -= t;` : "");
+      body = (s.ia !== null ? `${s.ia} += t;` : "") + (s.ib !== null ? `${s.ib} -= t;` : "");
       break;
     case 22:
       body = ga(B) + gb(A);
@@ -412,7 +527,7 @@ function reverseLine(L: LoweredTrace, i: number, s: Access): string {
     default:
       body = ga(`DA[${L.x[i]}](${A}, ${B}, ${y})`) + gb(`DB[${L.x[i]}](${A}, ${B}, ${y})`);
   }
-  return body === "" ? "" : `t = g[${s.io}]; if (t !== 0) { ${body} }`;
+  return body === "" ? "" : `t = ${s.gout}; if (t !== 0) { ${body} }`;
 }
 
 type Forward = (v: Float64Array, K: Float64Array, F1: F1[], F2: F2[], T: T2[], C: Float64Array) => boolean;
@@ -465,17 +580,23 @@ function generate(
   regions: readonly Region[],
 ): { forward: Piece<Forward>[]; reverse: Piece<Reverse>[] } {
   const forward: Piece<Forward>[] = [], reverse: Piece<Reverse>[] = [];
+  const dep = dependence(L), locals = localGradients(L, regions);
+  const allNop = (start: number, end: number) => {
+    for (let i = start; i < end; i++) if (L.code[i] !== OP_NOP) return false;
+    return true;
+  };
   for (const r of regions) {
     if (r.kind === "straight") {
       for (let s = r.start; s < r.end; s += FORWARD_CHUNK) {
         const lines: string[] = [];
         for (let i = s; i < Math.min(r.end, s + FORWARD_CHUNK); i++) {
-          lines.push(forwardLine(L, i, straightAccess(L, i)));
+          if (L.code[i] !== OP_NOP) lines.push(forwardLine(L, i, straightAccess(L, i, dep)));
         }
-        forward.push({ f: forwardFn(lines), C: NO_TABLE });
+        if (lines.length) forward.push({ f: forwardFn(lines), C: NO_TABLE });
       }
       continue;
     }
+    if (allNop(r.start, r.start + r.period)) continue;
     const access = Array.from({ length: r.period }, (_, j) => loopAccess(L, r, j));
     const head = `for (let k = 0, c = 0; k < ${r.reps}; k++, c += ${r.columns}) {`;
     const lines = [head];
@@ -489,7 +610,7 @@ function generate(
       for (let e = r.end; e > r.start; e -= REVERSE_CHUNK) {
         const lines: string[] = [];
         for (let i = e - 1; i >= Math.max(r.start, e - REVERSE_CHUNK); i--) {
-          const line = reverseLine(L, i, straightAccess(L, i));
+          const line = reverseLine(L, i, straightAccess(L, i, dep));
           if (line !== "") lines.push(line);
         }
         if (lines.length) reverse.push({ f: reverseFn(lines), C: NO_TABLE });
@@ -499,12 +620,16 @@ function generate(
     const lines = [
       `for (let k = ${r.reps - 1}, c = ${(r.reps - 1) * r.columns}; k >= 0; k--, c -= ${r.columns}) {`,
     ];
+    const local = locals.get(r)!;
+    const decl: string[] = [];
+    for (let j = 0; j < r.period; j++) if (local.isLocal(j)) decl.push(`gl${j} = 0`);
+    if (decl.length) lines.push(`let ${decl.join(", ")};`);
     for (let j = r.period - 1; j >= 0; j--) {
-      const line = reverseLine(L, r.start + j, loopAccess(L, r, j));
+      const line = reverseLine(L, r.start + j, loopAccess(L, r, j, dep, local));
       if (line !== "") lines.push(line);
     }
     lines.push("}");
-    if (lines.length > 2) reverse.push({ f: reverseFn(lines), C: r.table });
+    if (lines.length > (decl.length ? 3 : 2)) reverse.push({ f: reverseFn(lines), C: r.table });
   }
   return { forward, reverse };
 }
