@@ -275,6 +275,8 @@ interface Access {
   readonly ib: string | null;
   readonly io: string;
   readonly gout: string;
+  /** Where the forward puts the result: its slot, or a local declaration. */
+  readonly vout: string;
   /** False when the result depends on no parameter (in no iteration): no reverse step. */
   readonly needed: boolean;
   readonly guardFails: string;
@@ -306,6 +308,7 @@ function straightAccess(L: LoweredTrace, i: number, dep: Uint8Array): Access {
     ia: pa >= 0 && dep[pa] === 1 ? `g[${pa}]` : null,
     ib: pb >= 0 && dep[pb] === 1 ? `g[${pb}]` : null,
     io: String(L.out[i]),
+    vout: `v[${L.out[i]}]`,
     gout: `g[${L.out[i]}]`,
     needed: !hasOut(L.code[i]) || dep[L.out[i]] === 1,
     guardFails: L.code[i] === OP_GUARD ? guardFails(`v[${pa}]`, L.K[L.x[i]]) : "",
@@ -321,10 +324,52 @@ interface LocalGradients {
   isLocal(j: number): boolean;
   /** The local body position producing slot `s` (read in iteration 0), or −1. */
   producer(s: number): number;
+  /**
+   * Slots read at the same place in every iteration (parameters, values made before the loop)
+   * that the loop never writes, nor sends gradient to through another expression: their value
+   * is a local read once before the loop, their gradient a local accumulator written back
+   * after it (the same additions in the same order).
+   */
+  readonly invariant: ReadonlySet<number>;
+  /**
+   * Body positions whose value is also local to the iteration: read only by later entries of the
+   * same iteration and by no reverse step, so the forward keeps it in a local, not the arena.
+   */
+  valueLocal(j: number): boolean;
+}
+
+/** Which operand values (a, b) and result (y) the reverse step of an op with this code reads. */
+function reverseReads(c: number): { a: boolean; b: boolean; y: boolean } {
+  switch (c) {
+    case 2:
+    case 4:
+    case 6:
+    case 7:
+    case 8:
+      return { a: true, b: false, y: false };
+    case 3:
+    case 5:
+    case 9:
+      return { a: false, b: false, y: true };
+    case OP_URULE:
+      return { a: true, b: false, y: true };
+    case 22:
+      return { a: true, b: true, y: false };
+    case 23:
+      return { a: false, b: true, y: true };
+    case OP_BRULE:
+      return { a: true, b: true, y: true };
+    default:
+      return { a: false, b: false, y: false };
+  }
 }
 
 /** Which result gradients of each loop can be locals (see LocalGradients). */
-function localGradients(L: LoweredTrace, regions: readonly Region[]): Map<LoopRegion, LocalGradients> {
+function localGradients(
+  L: LoweredTrace,
+  regions: readonly Region[],
+  dep: Uint8Array,
+): Map<LoopRegion, LocalGradients> {
   // The iteration that produced each slot: region index·2^20-free encoding as two arrays.
   const region = new Int32Array(L.slots).fill(-1), iter = new Int32Array(L.slots);
   const escapes = new Uint8Array(L.slots);
@@ -356,6 +401,15 @@ function localGradients(L: LoweredTrace, regions: readonly Region[]): Map<LoopRe
     }
   }
   if (L.result >= 0) escapes[L.result] = 1;
+  const readByReverse = new Uint8Array(L.slots);
+  for (let i = 0; i < L.ops; i++) {
+    const c = L.code[i], r = reverseReads(c), pa = L.a[i], pb = L.b[i];
+    // A product reads each factor only for the other's gradient.
+    const mulA = c !== 22 || (pb >= 0 && dep[pb] === 1), mulB = c !== 22 || (pa >= 0 && dep[pa] === 1);
+    if (r.a && mulA && pa >= 0) readByReverse[pa] = 1;
+    if (r.b && mulB && pb >= 0) readByReverse[pb] = 1;
+    if (r.y) readByReverse[L.out[i]] = 1;
+  }
   const out = new Map<LoopRegion, LocalGradients>();
   for (const r of regions) {
     if (r.kind !== "loop") continue;
@@ -363,14 +417,40 @@ function localGradients(L: LoweredTrace, regions: readonly Region[]): Map<LoopRe
     for (let j = 0; j < r.period; j++) {
       const o = r.out[j];
       if (o.kind !== "slot" || !hasOut(L.code[r.start + j])) continue;
-      let ok = true;
-      for (let k = 0; k < r.reps && ok; k++) if (escapes[o.base + o.stride * k] === 1) ok = false;
+      let ok = true, read = false;
+      for (let k = 0; k < r.reps && ok; k++) {
+        if (escapes[o.base + o.stride * k] === 1) ok = false;
+        if (readByReverse[o.base + o.stride * k] === 1) read = true;
+      }
       if (ok) {
-        local[j] = 1;
+        local[j] = read ? 1 : 2;
         at.set(o.base, j);
       }
     }
-    out.set(r, { isLocal: (j) => local[j] === 1, producer: (s) => at.get(s) ?? -1 });
+    const fixed = new Set<number>(), moving: [number, number][] = [];
+    for (let j = 0; j < r.period; j++) {
+      const c = L.code[r.start + j];
+      for (const o of [r.a[j], ...(usesB(c) ? [r.b[j]] : []), ...(hasOut(c) ? [r.out[j]] : [])]) {
+        if (o.kind !== "slot") continue;
+        if (o.stride === 0 && o !== r.out[j]) fixed.add(o.base);
+        else moving.push([o.base, o.stride]);
+      }
+    }
+    const invariant = new Set<number>();
+    for (const s of fixed) {
+      const hit = moving.some(([base, stride]) =>
+        stride === 0
+          ? base === s
+          : (s - base) % stride === 0 && (s - base) / stride >= 0 && (s - base) / stride < r.reps
+      );
+      if (!hit) invariant.add(s);
+    }
+    out.set(r, {
+      isLocal: (j) => local[j] >= 1,
+      producer: (s) => at.get(s) ?? -1,
+      invariant,
+      valueLocal: (j) => local[j] === 2,
+    });
   }
   return out;
 }
@@ -393,7 +473,11 @@ function loopAccess(
   };
   const value = (o: LoopOperand): string =>
     o.kind === "slot"
-      ? `v[${index(o)}]`
+      ? (local?.invariant.has(o.base) && o.stride === 0
+        ? `p${o.base}`
+        : local !== undefined && local.producer(o.base) >= 0 && local.valueLocal(local.producer(o.base))
+        ? `vl${local.producer(o.base)}`
+        : `v[${index(o)}]`)
       : o.kind === "const"
       ? operandSource(L, o.operand)
       : o.kind === "table"
@@ -411,6 +495,7 @@ function loopAccess(
   /** Where the gradient of a slot operand goes: a local of the iteration, or the arena. */
   const grad = (o: LoopOperand): string | null => {
     if (!depends(o) || o.kind !== "slot") return null;
+    if (o.stride === 0 && local?.invariant.has(o.base)) return `q${o.base}`;
     const q = local?.producer(o.base) ?? -1;
     return q >= 0 ? `gl${q}` : `g[${index(o)}]`;
   };
@@ -421,6 +506,7 @@ function loopAccess(
     ia: grad(A),
     ib: grad(Bo),
     io,
+    vout: local?.valueLocal(j) ? `const vl${j}` : `v[${io}]`,
     gout: local?.isLocal(j) ? `gl${j}` : `g[${io}]`,
     needed: !hasOut(L.code[loop.start + j]) || depends(loop.out[j]),
     guardFails: fails,
@@ -428,7 +514,7 @@ function loopAccess(
 }
 
 function forwardLine(L: LoweredTrace, i: number, s: Access): string {
-  const A = s.va, B = s.vb, o = `v[${s.io}]`;
+  const A = s.va, B = s.vb, o = s.vout;
   switch (L.code[i]) {
     case OP_NOP:
       return "";
@@ -580,7 +666,7 @@ function generate(
   regions: readonly Region[],
 ): { forward: Piece<Forward>[]; reverse: Piece<Reverse>[] } {
   const forward: Piece<Forward>[] = [], reverse: Piece<Reverse>[] = [];
-  const dep = dependence(L), locals = localGradients(L, regions);
+  const dep = dependence(L), locals = localGradients(L, regions, dep);
   const allNop = (start: number, end: number) => {
     for (let i = start; i < end; i++) if (L.code[i] !== OP_NOP) return false;
     return true;
@@ -597,9 +683,10 @@ function generate(
       continue;
     }
     if (allNop(r.start, r.start + r.period)) continue;
-    const access = Array.from({ length: r.period }, (_, j) => loopAccess(L, r, j));
+    const local = locals.get(r)!;
+    const access = Array.from({ length: r.period }, (_, j) => loopAccess(L, r, j, dep, local));
     const head = `for (let k = 0, c = 0; k < ${r.reps}; k++, c += ${r.columns}) {`;
-    const lines = [head];
+    const lines = [...[...local.invariant].map((s) => `const p${s} = v[${s}];`), head];
     for (let j = 0; j < r.period; j++) lines.push(forwardLine(L, r.start + j, access[j]));
     lines.push("}");
     forward.push({ f: forwardFn(lines), C: r.table });
@@ -622,14 +709,19 @@ function generate(
     ];
     const local = locals.get(r)!;
     const decl: string[] = [];
+    const accumulators = [...local.invariant].filter((s) => dep[s] === 1);
+    lines.unshift(
+      ...[...local.invariant].map((s) => `const p${s} = v[${s}];`),
+      ...accumulators.map((s) => `let q${s} = g[${s}];`),
+    );
     for (let j = 0; j < r.period; j++) if (local.isLocal(j)) decl.push(`gl${j} = 0`);
     if (decl.length) lines.push(`let ${decl.join(", ")};`);
     for (let j = r.period - 1; j >= 0; j--) {
       const line = reverseLine(L, r.start + j, loopAccess(L, r, j, dep, local));
       if (line !== "") lines.push(line);
     }
-    lines.push("}");
-    if (lines.length > (decl.length ? 3 : 2)) reverse.push({ f: reverseFn(lines), C: r.table });
+    lines.push("}", ...accumulators.map((s) => `g[${s}] = q${s};`));
+    if (lines.some((l) => l.startsWith("t = "))) reverse.push({ f: reverseFn(lines), C: r.table });
   }
   return { forward, reverse };
 }
