@@ -408,3 +408,18 @@ Deno.test("data read as plain numbers is a guard: other values re-record, equal 
   assert.equal(st.recordings, 2, JSON.stringify(st)); // y3's signs differ from y1's and y2's
   assert.equal(st.replays, 2, JSON.stringify(st));
 });
+
+Deno.test("a rank-0 data input: its value is loaded, and a plain read of it is a guard checked with the data", () => {
+  const prog = loadProgram("(define k 0.5) (+ (* k y) (* k k (exact y)))", "scalar_input.scm");
+  const scalar = (v: number) => ({ shape: [], data: Float64Array.of(v) });
+  const s = stageProgram(prog, B, { inputs: { y: scalar(3) } });
+  for (const [y, k] of [[3, 0.5], [3, 0.7], [4, 0.5], [4, 0.9], [3, 0.2]]) {
+    const got = s.valueAndGrad([k], [scalar(y)]);
+    assertBitIdentical(`y=${y} k=${k}`, got, valueAndGrad(prog, B, { theta: [k], inputs: { y: scalar(y) } }));
+  }
+  const st = s.stats();
+  assert.equal(st.engine, "js", JSON.stringify(st));
+  assert.equal(st.recordings, 2, JSON.stringify(st)); // y = 3, then y = 4 (exact read it)
+  assert.equal(st.replays, 3, JSON.stringify(st));
+  assert.ok(st.guardFailures >= 1, JSON.stringify(st));
+});
