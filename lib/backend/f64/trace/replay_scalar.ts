@@ -635,29 +635,32 @@ interface Piece<F> {
 
 const NO_TABLE = new Float64Array(0);
 
+/**
+ * Generated functions by source. They read everything through their parameters (arena, constants,
+ * rules, table), so one function serves every trace that generates the same source — the same
+ * program on other data of the same shapes, in another staged function (a new fit of it) — and
+ * arrives already optimised by V8.
+ */
+const GENERATED = new Map<string, unknown>();
+/** Most generated functions kept (least recently made dropped). */
+const MAX_GENERATED = 512;
+
+function generated<F>(params: string[], source: string): F {
+  let f = GENERATED.get(source);
+  if (f === undefined) {
+    f = new Function(...params, source);
+    if (GENERATED.size >= MAX_GENERATED) GENERATED.delete(GENERATED.keys().next().value!);
+    GENERATED.set(source, f);
+  }
+  return f as F;
+}
+
 function forwardFn(body: string[]): Forward {
-  return new Function(
-    "v",
-    "K",
-    "F1",
-    "F2",
-    "T",
-    "C",
-    `"use strict";\n${body.join("\n")}\nreturn true;`,
-  ) as Forward;
+  return generated(["v", "K", "F1", "F2", "T", "C"], `"use strict";\n${body.join("\n")}\nreturn true;`);
 }
 
 function reverseFn(body: string[]): Reverse {
-  return new Function(
-    "v",
-    "g",
-    "K",
-    "D1",
-    "DA",
-    "DB",
-    "C",
-    `"use strict";\nlet t = 0;\n${body.join("\n")}`,
-  ) as Reverse;
+  return generated(["v", "g", "K", "D1", "DA", "DB", "C"], `"use strict";\nlet t = 0;\n${body.join("\n")}`);
 }
 
 /** The generated forward functions (in order) and reverse functions (last entries first). */
