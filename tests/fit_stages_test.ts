@@ -10,7 +10,7 @@ import type { Backend } from "../lib/backend/backend.ts";
 import { loadProgram } from "../lib/program.ts";
 import { tableFromColumns } from "../lib/fit/data.ts";
 import { type FitProblem, fitProblem, initialU, type ModelSpec, thetaOf, uOf } from "../lib/fit/problem.ts";
-import { batchObjectiveOn, objectiveOn, predict } from "../lib/fit/objective.ts";
+import { batchObjectiveOn, lossAt, objectiveOn, predict } from "../lib/fit/objective.ts";
 import { calibrate, restartStarts } from "../lib/fit/restarts.ts";
 import { fittedParams, standardErrors } from "../lib/fit/uncertainty.ts";
 import { logLikelihood, splitMetrics } from "../lib/fit/metrics.ts";
@@ -246,4 +246,15 @@ Deno.test("the staged loss serves other rows and other problems of the same prog
   const st = staged[0].stats();
   assert.equal(st.recordings, 2, `30 rows, then 15 rows: ${JSON.stringify(st)}`);
   assert.equal(st.replays, 3);
+});
+
+Deno.test("lossAt is the objective's value, by a plain run on new rows and a forward replay on known ones", () => {
+  for (const loss of [{ kind: "mse" as const }, { kind: "gaussian-nll" as const }]) {
+    const p = lineProblem(loss), u = uOf(p, [0.8, 0.65, 0.4].slice(0, p.nu));
+    const some = ALL.slice(0, 11);
+    const plain = lossAt(p, some, u); // no objective on 11 rows yet: a plain run
+    assert.ok(Object.is(plain, objectiveOn(p, some)(u).value), `${loss.kind}: plain`);
+    const replayed = lossAt(p, some, u); // now a forward replay of that objective's trace
+    assert.ok(Object.is(replayed, plain), `${loss.kind}: replayed ${replayed} vs ${plain}`);
+  }
 });

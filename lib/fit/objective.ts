@@ -116,6 +116,9 @@ function stagedLoss(p: FitProblem): StagedFunction {
   return s;
 }
 
+/** The row counts each staged loss has been called on through `objectiveOn` (so has traces for). */
+const USED = new WeakMap<StagedFunction, Set<number>>();
+
 /** The rows' input columns (in `p.inputs` order) and target, as the staged loss's data. */
 function lossData(p: FitProblem, rows: readonly number[]): TensorData[] {
   const { inputs, y } = columnsOf(p, rows);
@@ -147,6 +150,9 @@ export function objectiveOn(
   const data = lossData(p, rows);
   const profile = o.profiled === true && p.loss.kind === "mse";
   const staged = stagedLoss(p);
+  let used = USED.get(staged);
+  if (used === undefined) USED.set(staged, used = new Set());
+  used.add(rows.length);
   return (u: Float64Array): Evaluation => {
     const r = staged.valueAndGrad(thetaOf(p, u), data);
     const grad = new Float64Array(p.nu);
@@ -156,6 +162,27 @@ export function objectiveOn(
     const half = rows.length / 2;
     return { value: half * Math.log(r.value), grad: grad.map((g) => (half * g) / r.value) };
   };
+}
+
+/**
+ * The loss on `rows` at `u` alone (unprofiled, no gradient), for a value needed once (the
+ * metrics): a forward replay when an objective on as many rows has run (its trace is there), else
+ * one plain run of the program, where recording a trace would cost more than it saves. The same
+ * number as `objectiveOn(p, rows)(u).value`.
+ *
+ * @example
+ * ```ts
+ * lossAt(problem, split.test, uHat); // the test loss
+ * ```
+ */
+export function lossAt(p: FitProblem, rows: readonly number[], u: Float64Array): number {
+  const staged = stagedLoss(p);
+  if (USED.get(staged)?.has(rows.length)) return staged.forward(thetaOf(p, u), lossData(p, rows)).value;
+  const B = p.backend, { inputs, y } = columnsOf(p, rows);
+  return B.run((ps) => {
+    const v = lossValue(p, ps, inputs, y === null ? null : B.tensor(Array.from(y)));
+    return typeof v === "number" ? v : B.toNumber(v);
+  }, thetaOf(p, u));
 }
 
 /** The per-restart losses, shape [R], of a batched evaluation (parameters [R, 1]); mse profiled. */
