@@ -106,7 +106,7 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
   const dataGuards: { input: number; observed: Float64Array }[] = [];
   const scalarInputs: number[] = [], dataLoads: number[] = [];
   for (let j = 0; j < t.inputs; j++) if (t.shapes[t.params + j].length === 0) scalarInputs.push(j);
-  const n = t.entries.length;
+  const n = t.log.length;
   const code = new Int32Array(n), out = new Int32Array(n), a = new Int32Array(n), b = new Int32Array(n);
   const x = new Int32Array(n), K: number[] = [];
   const f1: F1[] = [], d1: (P1 | null)[] = [], f2: F2[] = [], da: P2[] = [], db: P2[] = [];
@@ -119,7 +119,7 @@ export function lowerScalar(t: Recorded): LoweredTrace | null {
     return null;
   };
   for (let i = 0; i < n; i++) {
-    const e = t.entries[i];
+    const e = t.log.entry(i);
     if (e.kind === "guard") {
       if (isInput(e.slot)) {
         dataGuards.push({ input: e.slot - t.params, observed: e.observed });

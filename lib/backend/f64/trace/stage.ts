@@ -49,7 +49,7 @@ function lazyCompile(t: Recorded, max: number, compiled: (c: CompiledTrace) => v
       return get().engine;
     },
     get size() {
-      return t.entries.length;
+      return t.log.length;
     },
     get loops() {
       return get().loops;
