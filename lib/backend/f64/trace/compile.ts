@@ -1,8 +1,8 @@
 /**
  * Chooses the replay engine of a recorded trace: a trace of scalar arithmetic only (the
  * recurrences, scalar filters and loops that dominate model programs) compiles to generated
- * straight-line JavaScript over a Float64Array arena (`js`) when it is short enough for V8 to
- * optimise, else to a typed-array opcode loop (`ops`); any other trace (tensors) replays
+ * JavaScript over a Float64Array arena (`js`), its repeated runs rerolled into loops, when the
+ * code is short enough for V8 to optimise, else to a typed-array opcode loop (`ops`); any other trace (tensors) replays
  * through the op functions themselves (`nodes`). See bench/trace_ratios.ts for the measurements
  * behind `JS_LIMIT`.
  */

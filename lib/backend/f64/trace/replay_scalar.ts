@@ -2,8 +2,9 @@
  * The scalar replay engines: a trace whose every op is scalar `unary` / `binary` arithmetic is
  * lowered to typed arrays (op code, result slot, operand slots or constants) over one
  * Float64Array arena of values and one of gradients, and run as one forward and one reverse
- * sweep — either as generated straight-line JavaScript (`js`, chunked so that V8 optimises every
- * function) or as an opcode loop over the same arrays (`ops`, for traces too long to generate).
+ * sweep — either as generated JavaScript (`js`: repeated runs rerolled into loops, reroll.ts, the
+ * rest straight-line code chunked so that V8 optimises every function) or as an opcode loop over
+ * the same arrays (`ops`, for traces whose code would be too long to generate).
  * Both use the formulas, the operation order and the zero-gradient skips of the f64 tape (ops.ts),
  * so their values and gradients are bit-identical to the untraced run's.
  */
@@ -21,7 +22,9 @@ import { type LoopOperand, type LoopRegion, type Region, rerolled } from "./rero
  * But generated code runs unoptimised until V8 has seen each of its functions hot, which takes
  * hundreds of calls, while the opcode loop is optimised within its first call; a fit makes tens
  * to hundreds of calls: the 50-evaluation Niño fit (10 801 ops) took 0.29–0.98 s of optimizer
- * time with js and 0.06–0.34 s with ops. So only traces of a few chunks are generated.
+ * time with js and 0.06–0.34 s with ops. So only traces of a few chunks are generated. The limit
+ * counts generated entries: a rerolled loop counts its body once (the Niño filter's 11 403 entries
+ * are 600 data loads, a loop of 18 and about 20 straight entries; bench/README.md).
  */
 export const JS_LIMIT = 2_000;
 /**
