@@ -22,6 +22,7 @@ import {
   type Program,
   type RunOptions,
   runtimeFor,
+  stageWithInputs,
 } from "./program.ts";
 import { read } from "./read/reader.ts";
 import { PRIMITIVES } from "./primitives.ts";
@@ -131,7 +132,12 @@ export function stageInterpreted(
   options: InterpretOptions & StageOptions = {},
 ): StagedFunction {
   const rt = runtimeFor(backend);
-  return backend.stage((params) => ({ value: interpret(prog, rt, params, options) }), options);
+  return stageWithInputs(
+    backend,
+    options.inputs,
+    (params, inputs) => interpret(prog, rt, params, { ...options, inputs }),
+    options,
+  );
 }
 
 // ---------------------------------------------------------------------------------------

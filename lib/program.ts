@@ -148,7 +148,8 @@ export function bindInputs(backend: Backend, inputs: Inputs, globals: Record<str
     if (PRIMITIVE_BY_NAME.has(name)) {
       throw new DmciError("spec", `input '${name}' would shadow the primitive of the same name; rename it`);
     }
-    if (typeof v === "number") globals[name] = v;
+    if (backend.isTensor(v)) globals[name] = v; // a staged call's data input, already a backend value
+    else if (typeof v === "number") globals[name] = v;
     else if (v instanceof Float64Array) globals[name] = backend.tensor(Array.from(v));
     else if (Array.isArray(v)) globals[name] = backend.tensor(v);
     else globals[name] = backend.reshape(backend.tensor(Array.from(v.data)), v.shape);
@@ -245,10 +246,56 @@ export function stageProgram(
   options: RunOptions & StageOptions = {},
 ): StagedFunction {
   const rt = runtimeFor(backend);
-  return backend.stage(
-    (params) => ({ value: execute(prog, rt, params, options.limits, options.inputs) }),
+  return stageWithInputs(
+    backend,
+    options.inputs,
+    (params, inputs) => execute(prog, rt, params, options.limits, inputs),
     options,
   );
+}
+
+/**
+ * The tensor inputs (columns and `{ shape, data }`) of a program's inputs as data of a staged
+ * call, in the inputs' order: on f64 they are trace inputs, so the staged function serves other
+ * data of the same shapes (pass them, in this order, as `valueAndGrad(θ, data)`).
+ *
+ * @example
+ * ```ts
+ * dataInputs({ t: Float64Array.of(1, 2), n: 3 }); // { names: ["t"], data: [{ shape: [2], data: … }] }
+ * ```
+ */
+export function dataInputs(inputs: Inputs = {}): { names: string[]; data: TensorData[] } {
+  const names: string[] = [], data: TensorData[] = [];
+  for (const [name, v] of Object.entries(inputs)) {
+    if (v instanceof Float64Array) data.push({ shape: [v.length], data: v });
+    else if (typeof v === "object" && !Array.isArray(v) && v.data instanceof Float64Array) data.push(v);
+    else continue;
+    names.push(name);
+  }
+  return { names, data };
+}
+
+/**
+ * `run(params, inputs)` staged with the tensor inputs of `inputs` as data (see dataInputs): each
+ * call binds the call's data (default: those of `inputs`) under the inputs' names.
+ */
+export function stageWithInputs(
+  backend: Backend,
+  inputs: Inputs | undefined,
+  run: (params: unknown[], inputs: Inputs) => unknown,
+  options: StageOptions,
+): StagedFunction {
+  const given = inputs ?? {}, { names, data } = dataInputs(given);
+  const staged = backend.stage((params, values) => {
+    const bound: Record<string, unknown> = { ...given };
+    names.forEach((name, i) => bound[name] = values[i]);
+    return { value: run(params, bound as Inputs) };
+  }, options);
+  return {
+    valueAndGrad: (theta, d) => staged.valueAndGrad(theta, d ?? data),
+    forward: (theta, d) => staged.forward(theta, d ?? data),
+    stats: () => staged.stats(),
+  };
 }
 
 /** `rt.write(v)`, a host stack overflow (data nested too deep to print) as a `limit` error. */

@@ -206,7 +206,7 @@ function counting(): { backend: Backend; calls: () => number } {
     valueAndGrad: (f, theta) => (n++, f64Backend.valueAndGrad(f, theta)),
     stage: (f, o) => {
       const s = f64Backend.stage(f, o);
-      return { ...s, valueAndGrad: (theta) => (n++, s.valueAndGrad(theta)) };
+      return { ...s, valueAndGrad: (theta, d) => (n++, s.valueAndGrad(theta, d)) };
     },
   };
   return { backend, calls: () => n };

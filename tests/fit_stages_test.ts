@@ -10,7 +10,7 @@ import type { Backend } from "../lib/backend/backend.ts";
 import { loadProgram } from "../lib/program.ts";
 import { tableFromColumns } from "../lib/fit/data.ts";
 import { type FitProblem, fitProblem, initialU, type ModelSpec, thetaOf, uOf } from "../lib/fit/problem.ts";
-import { batchObjectiveOn, objectiveOn, predict } from "../lib/fit/objective.ts";
+import { batchObjectiveOn, lossAt, objectiveOn, predict } from "../lib/fit/objective.ts";
 import { calibrate, restartStarts } from "../lib/fit/restarts.ts";
 import { fittedParams, standardErrors } from "../lib/fit/uncertainty.ts";
 import { logLikelihood, splitMetrics } from "../lib/fit/metrics.ts";
@@ -141,7 +141,7 @@ Deno.test("calibrate: batched restarts on f64 take each restart's path, one valu
     valueAndGrad: (f, t) => (calls++, f64Backend.valueAndGrad(f, t)),
     stage: (f, o) => {
       const s = f64Backend.stage(f, o);
-      return { ...s, valueAndGrad: (t) => (calls++, s.valueAndGrad(t)) };
+      return { ...s, valueAndGrad: (t, d) => (calls++, s.valueAndGrad(t, d)) };
     },
   };
   const p = lineProblem({ kind: "mse" }, counting);
@@ -208,4 +208,53 @@ Deno.test("tfjs stages agree with f64 to float32 precision", async () => {
   const f = lineProblem({ kind: "mse" });
   const u = Float64Array.of(1, 0.6);
   assert.ok(rel(objectiveOn(tf, ALL)(u).value, objectiveOn(f, ALL)(u).value) < 1e-5);
+});
+
+Deno.test("the staged loss serves other rows and other problems of the same program: one trace per row count", () => {
+  const staged: { stats(): { recordings: number; replays: number } }[] = [];
+  const watching: Backend = {
+    ...f64Backend,
+    stage: (f, o) => {
+      const s = f64Backend.stage(f, o);
+      staged.push(s);
+      return s;
+    },
+  };
+  const program = loadProgram(LINE, "line.scm");
+  const problemOn = (ys: number[], backend: Backend, trace = true) =>
+    fitProblem({
+      backend,
+      program,
+      trace,
+      table: tableFromColumns({ x: X, y: ys }, ["x", "y"], "error"),
+      spec: { params: {}, inputs: { x: "x" }, target: "y", loss: { kind: "mse" } },
+    });
+  const Y2 = Y.map((y, i) => y + Math.cos(i));
+  const first = problemOn(Y, watching), second = problemOn(Y2, watching);
+  const u = Float64Array.of(0.9, 0.6),
+    evens = ALL.filter((i) => i % 2 === 0),
+    odds = ALL.filter((i) => i % 2);
+  for (
+    const [p, rows] of [[first, ALL], [second, ALL], [first, evens], [second, odds], [first, ALL]] as const
+  ) {
+    const got = objectiveOn(p, rows)(u);
+    const want = objectiveOn(problemOn(p === first ? Y : Y2, f64Backend, false), rows)(u);
+    assert.ok(Object.is(got.value, want.value), `${got.value} vs untraced ${want.value}`);
+    got.grad.forEach((g, j) => assert.ok(Object.is(g, want.grad[j]), `grad ${j}: ${g} vs ${want.grad[j]}`));
+  }
+  assert.equal(staged.length, 1, "one staged loss for both problems");
+  const st = staged[0].stats();
+  assert.equal(st.recordings, 2, `30 rows, then 15 rows: ${JSON.stringify(st)}`);
+  assert.equal(st.replays, 3);
+});
+
+Deno.test("lossAt is the objective's value, by a plain run on new rows and a forward replay on known ones", () => {
+  for (const loss of [{ kind: "mse" as const }, { kind: "gaussian-nll" as const }]) {
+    const p = lineProblem(loss), u = uOf(p, [0.8, 0.65, 0.4].slice(0, p.nu));
+    const some = ALL.slice(0, 11);
+    const plain = lossAt(p, some, u); // no objective on 11 rows yet: a plain run
+    assert.ok(Object.is(plain, objectiveOn(p, some)(u).value), `${loss.kind}: plain`);
+    const replayed = lossAt(p, some, u); // now a forward replay of that objective's trace
+    assert.ok(Object.is(replayed, plain), `${loss.kind}: replayed ${replayed} vs ${plain}`);
+  }
 });

@@ -296,3 +296,138 @@ Deno.test("10^6 traced operations record and replay in a process limited to 1 Gi
   assert.ok(r.rssMiB < 1024, `resident set ${r.rssMiB} MiB`);
   assert.equal(r.maxRelDiff, 0);
 });
+
+/** Value and gradient equal to the bit (Object.is on every number). */
+function assertBitIdentical(label: string, got: ValueAndGrad, want: ValueAndGrad): void {
+  const xs = [got.value, ...got.grad.map(Number)], ys = [want.value, ...want.grad.map(Number)];
+  assert.equal(xs.length, ys.length, label);
+  xs.forEach((x, i) => assert.ok(Object.is(x, ys[i]), `${label}: component ${i} is ${x}, untraced ${ys[i]}`));
+}
+
+Deno.test("rerolled loops: a recurrence and a filter over data replay to the bit, as loops", () => {
+  const rec = loadProgram(
+    `(define a 1.5) (define b 0.8) (define x0 0.1)
+     (let run ((x x0) (n 400)) (if (= n 0) x (run (+ x (* (/ 1 500) (- (* a x) (* (* b x) x)))) (- n 1))))`,
+    "rec.scm",
+  );
+  const kalman = loadProgram(Deno.readTextFileSync(`${ROOT}fixtures/models/nino12_ar1_kalman.scm`), "k.scm");
+  const y = Float64Array.from({ length: 120 }, (_, t) => Math.sin(t / 7) + 0.1 * Math.cos(t * 1.3));
+  const cases: [Program, ParamValue[][], Record<string, Float64Array>][] = [
+    [rec, [[1.5, 0.8, 0.1], [1.2, 0.5, 0.3], [2, 1, 0.05]], {}],
+    [kalman, [[0.5, 0.3, 0.3], [0.9, 0.2, 0.1], [-0.3, 1.5, 0.01]], { y }],
+  ];
+  for (const [prog, thetas, inputs] of cases) {
+    const direct = stageProgram(prog, B, { inputs }), interp = stageInterpreted(prog, B, { inputs });
+    for (const theta of thetas) {
+      assertBitIdentical(
+        `${prog.file} direct`,
+        direct.valueAndGrad(theta),
+        valueAndGrad(prog, B, { theta, inputs }),
+      );
+      const want = interpretedValueAndGrad(prog, B, { theta, inputs });
+      assertBitIdentical(`${prog.file} interpreted`, interp.valueAndGrad(theta), want);
+      assert.ok(Object.is(interp.forward(theta).value, want.value), `${prog.file} forward`);
+    }
+    for (const st of [direct.stats(), interp.stats()]) {
+      assert.equal(st.engine, "js", `${prog.file}: ${JSON.stringify(st)}`);
+      assert.ok(
+        st.loops >= 1 && st.replays >= 2 && st.recordings === 1,
+        `${prog.file}: ${JSON.stringify(st)}`,
+      );
+    }
+  }
+});
+
+Deno.test("rerolled loops: a guard whose observed value changes every iteration fails mid-loop and re-records", () => {
+  // (exact (floor x)) is a guard inside the loop, observing a different integer at each step.
+  const prog = loadProgram(
+    `(define a 1.05)
+     (let loop ((x a) (n 0) (acc 0)) (if (= n 60) (+ acc x) (loop (* x a) (+ n 1) (+ acc (exact (floor x))))))`,
+    "floors.scm",
+  );
+  const s = stageProgram(prog, B);
+  for (const a of [1.05, 1.0500001, 1.06, 1.05, 1.0499999, 1.04]) {
+    assertBitIdentical(`a=${a}`, s.valueAndGrad([a]), valueAndGrad(prog, B, { theta: [a] }));
+  }
+  const st = s.stats();
+  assert.ok(st.loops >= 1, JSON.stringify(st));
+  assert.ok(st.replays >= 2 && st.guardFailures >= 2 && st.recordings >= 3, JSON.stringify(st));
+});
+
+Deno.test("data inputs are trace inputs: one trace serves two data sets of a shape, a new shape re-records", () => {
+  const kalman = loadProgram(Deno.readTextFileSync(`${ROOT}fixtures/models/nino12_ar1_kalman.scm`), "k.scm");
+  const decay = loadProgram(
+    "(define a 2.0) (define k 0.5) (sum (square (- (* a (exp (* (- k) t))) obs)))",
+    "decay.scm",
+  );
+  const series = (n: number, w: number) =>
+    Float64Array.from({ length: n }, (_, t) => Math.sin(t / w) + 0.01 * t);
+  const cases: [Program, string[], number[]][] = [[kalman, ["y"], [0.7, 0.2, 0.3]], [decay, ["t", "obs"], [
+    1.7,
+    0.4,
+  ]]];
+  for (const [prog, names, theta] of cases) {
+    const inputsOf = (n: number, w: number) =>
+      Object.fromEntries(names.map((name, i) => [name, series(n, w + i)]));
+    const first = inputsOf(100, 5), second = inputsOf(100, 9), shorter = inputsOf(70, 5);
+    for (const interpreted of [false, true]) {
+      const label = `${prog.file} ${interpreted ? "interpreted" : "direct"}`;
+      const s = interpreted
+        ? stageInterpreted(prog, B, { inputs: first })
+        : stageProgram(prog, B, { inputs: first });
+      const untraced = (inputs: Record<string, Float64Array>) =>
+        interpreted
+          ? interpretedValueAndGrad(prog, B, { theta, inputs })
+          : valueAndGrad(prog, B, { theta, inputs });
+      const dataOf = (inputs: Record<string, Float64Array>) =>
+        names.map((name) => ({ shape: [inputs[name].length], data: inputs[name] }));
+      assertBitIdentical(`${label} first`, s.valueAndGrad(theta), untraced(first));
+      const u2 = untraced(second);
+      assert.notEqual(u2.value, untraced(first).value);
+      assertBitIdentical(`${label} second`, s.valueAndGrad(theta, dataOf(second)), u2);
+      assertBitIdentical(`${label} first again`, s.valueAndGrad(theta, dataOf(first)), untraced(first));
+      assert.ok(Object.is(s.forward(theta, dataOf(second)).value, u2.value), `${label} forward`);
+      let st = s.stats();
+      assert.equal(st.recordings, 1, `${label}: one trace for both data sets: ${JSON.stringify(st)}`);
+      assert.equal(st.replays, 3, label);
+      assertBitIdentical(`${label} shorter`, s.valueAndGrad(theta, dataOf(shorter)), untraced(shorter));
+      st = s.stats();
+      assert.equal(st.recordings, 2, `${label}: another shape records: ${JSON.stringify(st)}`);
+      assert.equal(st.traces, 2, label);
+    }
+  }
+});
+
+Deno.test("data read as plain numbers is a guard: other values re-record, equal values replay", () => {
+  // (> (car ys) 0) reads a data element as a plain boolean: a test on the data.
+  const prog = loadProgram(
+    "(define k 0.5) (let loop ((ys (tensor->list y)) (acc 0)) (if (null? ys) acc (loop (cdr ys) (if (> (car ys) 0) (+ acc (* k (car ys))) (- acc k)))))",
+    "signs.scm",
+  );
+  const y1 = Float64Array.of(1, -2, 3, 4),
+    y2 = Float64Array.of(2, -1, 5, 1),
+    y3 = Float64Array.of(-1, 2, 3, 4);
+  const s = stageProgram(prog, B, { inputs: { y: y1 } });
+  for (const y of [y1, y2, y3, y1]) {
+    const got = s.valueAndGrad([0.7], [{ shape: [4], data: y }]);
+    assertBitIdentical(`y=${y}`, got, valueAndGrad(prog, B, { theta: [0.7], inputs: { y } }));
+  }
+  const st = s.stats();
+  assert.equal(st.recordings, 2, JSON.stringify(st)); // y3's signs differ from y1's and y2's
+  assert.equal(st.replays, 2, JSON.stringify(st));
+});
+
+Deno.test("a rank-0 data input: its value is loaded, and a plain read of it is a guard checked with the data", () => {
+  const prog = loadProgram("(define k 0.5) (+ (* k y) (* k k (exact y)))", "scalar_input.scm");
+  const scalar = (v: number) => ({ shape: [], data: Float64Array.of(v) });
+  const s = stageProgram(prog, B, { inputs: { y: scalar(3) } });
+  for (const [y, k] of [[3, 0.5], [3, 0.7], [4, 0.5], [4, 0.9], [3, 0.2]]) {
+    const got = s.valueAndGrad([k], [scalar(y)]);
+    assertBitIdentical(`y=${y} k=${k}`, got, valueAndGrad(prog, B, { theta: [k], inputs: { y: scalar(y) } }));
+  }
+  const st = s.stats();
+  assert.equal(st.engine, "js", JSON.stringify(st));
+  assert.equal(st.recordings, 2, JSON.stringify(st)); // y = 3, then y = 4 (exact read it)
+  assert.equal(st.replays, 3, JSON.stringify(st));
+  assert.ok(st.guardFailures >= 1, JSON.stringify(st));
+});

@@ -56,8 +56,14 @@ export interface ValueAndGrad {
   readonly grad: ParamValue[];
 }
 
-/** What a staged function computes from the parameters: its value and, optionally, an auxiliary tensor. */
-export type StagedBody = (params: unknown[]) => { readonly value: unknown; readonly aux?: unknown };
+/**
+ * What a staged function computes from the parameters (and the call's data inputs, as constant
+ * backend tensors in the order given): its value and, optionally, an auxiliary tensor.
+ */
+export type StagedBody = (
+  params: unknown[],
+  data: unknown[],
+) => { readonly value: unknown; readonly aux?: unknown };
 
 /** The result of a staged function: value, gradient, and the auxiliary output's elements (or null). */
 export interface StagedResult extends ValueAndGrad {
@@ -80,6 +86,8 @@ export interface StageStats {
   readonly engine: string;
   /** Ops and guards in the most recent trace (0 before the first). */
   readonly entries: number;
+  /** Loops found in the most recent trace (rerolled repeated runs of entries; 0 for other engines). */
+  readonly loops: number;
 }
 
 /** Options of `Backend.stage`. */
@@ -96,10 +104,19 @@ export interface StageOptions {
  * each call is an ordinary `valueAndGrad` / `run`. Either way the results are the untraced ones.
  */
 export interface StagedFunction {
-  /** Value, gradient and auxiliary output at θ. */
-  valueAndGrad(theta: readonly ParamValue[]): StagedResult;
+  /**
+   * Value, gradient and auxiliary output at θ, on this call's data inputs (constants, no
+   * gradient; default none). On f64 the data are inputs of the trace, not constants baked into
+   * it: a trace recorded on one data set serves every data set of the same shapes, except where
+   * the program reads the data's values as plain numbers (`tensor->list`, a comparison), which
+   * is a guard like any other, so other values re-record.
+   */
+  valueAndGrad(theta: readonly ParamValue[], data?: readonly TensorData[]): StagedResult;
   /** Value and auxiliary output at θ, without a gradient (a forward-only replay when traced). */
-  forward(theta: readonly ParamValue[]): { readonly value: number; readonly aux: Float64Array | null };
+  forward(
+    theta: readonly ParamValue[],
+    data?: readonly TensorData[],
+  ): { readonly value: number; readonly aux: Float64Array | null };
   /** What has happened so far. */
   stats(): StageStats;
 }

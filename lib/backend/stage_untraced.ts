@@ -2,7 +2,20 @@
  * A staged function that stages nothing: every call is one ordinary `valueAndGrad` or `run`
  * of the backend. The tfjs backends use it, and f64 with tracing turned off (`--no-trace`).
  */
-import type { Backend, ParamValue, StagedBody, StagedFunction, StagedResult, StageStats } from "./backend.ts";
+import type {
+  Backend,
+  ParamValue,
+  StagedBody,
+  StagedFunction,
+  StagedResult,
+  StageStats,
+  TensorData,
+} from "./backend.ts";
+
+/** Data inputs as constant backend tensors (inside the backend scope of the run). */
+export function dataTensors(B: Backend, data: readonly TensorData[] = []): unknown[] {
+  return data.map((d) => B.reshape(B.tensor(Array.from(d.data)), d.shape));
+}
 
 /** The elements of a number or tensor as a Float64Array (read inside the backend scope). */
 export function auxElements(B: Backend, x: unknown): Float64Array | null {
@@ -26,20 +39,20 @@ export function auxElements(B: Backend, x: unknown): Float64Array | null {
 export function stageUntraced(B: Backend, f: StagedBody, reason: string): StagedFunction {
   let runs = 0;
   return {
-    valueAndGrad(theta: readonly ParamValue[]): StagedResult {
+    valueAndGrad(theta: readonly ParamValue[], data?: readonly TensorData[]): StagedResult {
       runs++;
       let aux: Float64Array | null = null;
       const r = B.valueAndGrad((ps) => {
-        const out = f(ps);
+        const out = f(ps, dataTensors(B, data));
         aux = auxElements(B, out.aux);
         return out.value;
       }, theta);
       return { value: r.value, grad: r.grad, aux };
     },
-    forward(theta: readonly ParamValue[]) {
+    forward(theta: readonly ParamValue[], data?: readonly TensorData[]) {
       runs++;
       return B.run((ps) => {
-        const out = f(ps);
+        const out = f(ps, dataTensors(B, data));
         const v = out.value;
         return { value: typeof v === "number" ? v : B.toNumber(v), aux: auxElements(B, out.aux) };
       }, theta);
@@ -51,6 +64,7 @@ export function stageUntraced(B: Backend, f: StagedBody, reason: string): Staged
       traces: 0,
       untraced: `${reason} (${runs} untraced runs)`,
       engine: "",
+      loops: 0,
       entries: 0,
     }),
   };

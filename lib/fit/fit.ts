@@ -6,7 +6,7 @@
  * does no I/O but reading the spec's files (results are written by lib/fit/command.ts).
  */
 import { backendByName } from "../backend/select.ts";
-import { loadProgram } from "../program.ts";
+import { loadProgram, type Program } from "../program.ts";
 import { type LoadedSpec, neededColumns } from "./spec.ts";
 import { loadTable } from "./data.ts";
 import { splitRows } from "./split.ts";
@@ -48,6 +48,25 @@ export interface FitOptions {
   readonly maxTensorSize?: number;
 }
 
+/** Programs loaded by fits, by file and text (a Program is immutable and backend-independent). */
+const PROGRAMS = new Map<string, Program>();
+const MAX_PROGRAMS = 32;
+
+/**
+ * The program of `text` read from `file`, loaded once per process: a later fit of the same
+ * program reuses it, and with it its prepared evaluator entry and its staged losses' traces.
+ */
+function programOf(text: string, file: string): Program {
+  const key = `${file}\n${text}`;
+  let prog = PROGRAMS.get(key);
+  if (prog === undefined) {
+    prog = loadProgram(text, file);
+    if (PROGRAMS.size >= MAX_PROGRAMS) PROGRAMS.delete(PROGRAMS.keys().next().value!);
+    PROGRAMS.set(key, prog);
+  }
+  return prog;
+}
+
 /**
  * Fits a loaded spec: load the table and split it, calibrate from the inits and the spec's
  * restarts on the training rows, then standard errors, metrics on train and test rows, the
@@ -68,7 +87,7 @@ export async function fitSpec(loaded: LoadedSpec, options: FitOptions = {}): Pro
       options.backend ?? spec.backend,
       options.maxTensorSize === undefined ? undefined : { maxTensorSize: options.maxTensorSize },
     ),
-    program: loadProgram(loaded.programText, loaded.programFile),
+    program: programOf(loaded.programText, loaded.programFile),
     table: await loadTable(spec.data, loaded.dir, neededColumns(spec)),
     spec,
     mode: options.mode ?? spec.mode,

@@ -4,7 +4,7 @@
  * nothing here optimises.
  */
 import { type FitProblem, thetaOf } from "./problem.ts";
-import { objectiveOn, predict } from "./objective.ts";
+import { lossAt, predict } from "./objective.ts";
 
 /**
  * Metrics of one set of rows.
@@ -32,7 +32,7 @@ export interface SplitMetrics {
  * ```
  */
 export function splitMetrics(p: FitProblem, rows: readonly number[], uHat: Float64Array): SplitMetrics {
-  const loss = p.nu > 0 || rows.length ? objectiveOn(p, rows)(uHat).value : null;
+  const loss = p.nu > 0 || rows.length ? lossAt(p, rows, uHat) : null;
   if (p.target === undefined) return { rows: rows.length, loss, rmse: null, r2: null };
   const col = p.table.columns.get(p.target)!;
   const y = rows.map((r) => col[r]);

@@ -5,8 +5,10 @@
  * one run with parameters [R, 1]; and the predictions at θ. It optimises nothing.
  */
 import { DmciError } from "../errors.ts";
-import type { Backend, StagedFunction } from "../backend/backend.ts";
-import type { Inputs } from "../program.ts";
+import type { Backend, StagedFunction, TensorData } from "../backend/backend.ts";
+import type { Inputs, Program } from "../program.ts";
+import type { Runtime } from "../compile/runtime.ts";
+import type { ProgramData } from "../dmci.ts";
 import { dThetaDu, toTheta } from "./params.ts";
 import { columnsOf, type FitProblem, runModel, thetaOf } from "./problem.ts";
 import type { Evaluation, Objective } from "./optim/types.ts";
@@ -47,30 +49,83 @@ function gaussianNll(B: Backend, sse: unknown, sigma: unknown, n: number): unkno
   );
 }
 
-/** The loss of the model on the rows as a backend value (differentiable): θ is `ps`. */
-function lossValue(p: FitProblem, ps: readonly unknown[], inputs: Inputs, y: Float64Array | null): unknown {
+/**
+ * The loss of the model on the rows as a backend value (differentiable): θ is `ps`, the target
+ * `y` a constant tensor of the rows' targets (null without a target).
+ */
+function lossValue(p: FitProblem, ps: readonly unknown[], inputs: Inputs, y: unknown): unknown {
   const B = p.backend, np = p.params.length;
   const v = runModel(p, ps.slice(0, np), inputs);
   if (p.loss.kind === "program") {
     if (typeof v !== "number" && !B.isTensor(v)) throw programValueError(p);
     return p.loss.returns === "log-likelihood" ? (typeof v === "number" ? -v : B.unary("neg", v)) : v;
   }
-  checkPrediction(B, v, y!.length, p.program.file);
-  const r = B.binary("sub", v, B.tensor(Array.from(y!)));
+  const n = B.shape(y)[0];
+  checkPrediction(B, v, n, p.program.file);
+  const r = B.binary("sub", v, y);
   if (p.loss.kind === "mse") return B.mean(B.unary("square", r));
-  return gaussianNll(B, B.sum(B.unary("square", r)), ps[np], y!.length);
+  return gaussianNll(B, B.sum(B.unary("square", r)), ps[np], n);
 }
 
-/** The staged loss of each problem on each set of rows, made once (its trace serves every later objective). */
-const STAGED = new WeakMap<FitProblem, Map<string, StagedFunction>>();
+/**
+ * The staged loss of each problem, made once: the rows' input columns and target are its data
+ * inputs, so on f64 one trace serves every set of rows of the same size (folds, bootstrap
+ * resamples) unless the program reads the data's values as plain numbers, and each size gets
+ * its own traces.
+ */
+const STAGED = new WeakMap<Runtime, WeakMap<Program | ProgramData, Map<string, StagedFunction>>>();
+/** Staged losses kept per runtime and program (one per loss, mode, limits, parameter count, inputs). */
+const MAX_STAGED = 16;
 
-function stagedLoss(p: FitProblem, rows: readonly number[], make: () => StagedFunction): StagedFunction {
-  let byRows = STAGED.get(p);
-  if (byRows === undefined) STAGED.set(p, byRows = new Map());
-  const key = rows.join(",");
-  let s = byRows.get(key);
-  if (s === undefined) byRows.set(key, s = make());
+/**
+ * What `lossValue` reads of a problem besides its runtime (hence backend) and program: two
+ * problems with the same key compute the same loss from the same data, so they share a staged
+ * loss and its traces (a fit of the same program and spec again: a server job, a re-fit).
+ */
+function lossKey(p: FitProblem): string {
+  return JSON.stringify([
+    p.mode,
+    p.trace,
+    p.limits ?? null,
+    p.loss,
+    p.params.length,
+    p.target === undefined,
+    Object.keys(p.inputs),
+  ]);
+}
+
+function stagedLoss(p: FitProblem): StagedFunction {
+  let byProgram = STAGED.get(p.runtime);
+  if (byProgram === undefined) STAGED.set(p.runtime, byProgram = new WeakMap());
+  let byKey = byProgram.get(p.program);
+  if (byKey === undefined) byProgram.set(p.program, byKey = new Map());
+  const key = lossKey(p);
+  let s = byKey.get(key);
+  if (s === undefined) {
+    const names = Object.keys(p.inputs);
+    s = p.backend.stage((ps, data) => {
+      const inputs: Record<string, unknown> = {};
+      names.forEach((name, i) => inputs[name] = data[i]);
+      return {
+        value: lossValue(p, ps, inputs as Inputs, p.target === undefined ? null : data[names.length]),
+      };
+    }, { trace: p.trace });
+    if (byKey.size >= MAX_STAGED) byKey.delete(byKey.keys().next().value!);
+    byKey.set(key, s);
+  }
   return s;
+}
+
+/** The row counts each staged loss has been called on through `objectiveOn` (so has traces for). */
+const USED = new WeakMap<StagedFunction, Set<number>>();
+
+/** The rows' input columns (in `p.inputs` order) and target, as the staged loss's data. */
+function lossData(p: FitProblem, rows: readonly number[]): TensorData[] {
+  const { inputs, y } = columnsOf(p, rows);
+  const column = (c: Float64Array): TensorData => ({ shape: [c.length], data: c });
+  const data = Object.keys(p.inputs).map((name) => column(inputs[name] as Float64Array));
+  if (y !== null) data.push(column(y));
+  return data;
 }
 
 /**
@@ -92,15 +147,14 @@ export function objectiveOn(
   rows: readonly number[],
   o: { profiled?: boolean } = {},
 ): Objective {
-  const { inputs, y } = columnsOf(p, rows);
+  const data = lossData(p, rows);
   const profile = o.profiled === true && p.loss.kind === "mse";
-  const staged = stagedLoss(
-    p,
-    rows,
-    () => p.backend.stage((ps) => ({ value: lossValue(p, ps, inputs, y) }), { trace: p.trace }),
-  );
+  const staged = stagedLoss(p);
+  let used = USED.get(staged);
+  if (used === undefined) USED.set(staged, used = new Set());
+  used.add(rows.length);
   return (u: Float64Array): Evaluation => {
-    const r = staged.valueAndGrad(thetaOf(p, u));
+    const r = staged.valueAndGrad(thetaOf(p, u), data);
     const grad = new Float64Array(p.nu);
     p.free.forEach((i, j) => grad[j] = (r.grad[i] as number) * dThetaDu(p.params[i].transform, u[j]));
     if (p.withSigma) grad[p.free.length] = (r.grad[p.params.length] as number) * Math.exp(u[p.free.length]);
@@ -108,6 +162,27 @@ export function objectiveOn(
     const half = rows.length / 2;
     return { value: half * Math.log(r.value), grad: grad.map((g) => (half * g) / r.value) };
   };
+}
+
+/**
+ * The loss on `rows` at `u` alone (unprofiled, no gradient), for a value needed once (the
+ * metrics): a forward replay when an objective on as many rows has run (its trace is there), else
+ * one plain run of the program, where recording a trace would cost more than it saves. The same
+ * number as `objectiveOn(p, rows)(u).value`.
+ *
+ * @example
+ * ```ts
+ * lossAt(problem, split.test, uHat); // the test loss
+ * ```
+ */
+export function lossAt(p: FitProblem, rows: readonly number[], u: Float64Array): number {
+  const staged = stagedLoss(p);
+  if (USED.get(staged)?.has(rows.length)) return staged.forward(thetaOf(p, u), lossData(p, rows)).value;
+  const B = p.backend, { inputs, y } = columnsOf(p, rows);
+  return B.run((ps) => {
+    const v = lossValue(p, ps, inputs, y === null ? null : B.tensor(Array.from(y)));
+    return typeof v === "number" ? v : B.toNumber(v);
+  }, thetaOf(p, u));
 }
 
 /** The per-restart losses, shape [R], of a batched evaluation (parameters [R, 1]); mse profiled. */

@@ -74,6 +74,19 @@ export function createF64Backend(opts: F64Options = {}): Backend {
     recorder?.op(method, op, r, args, redo);
     return r;
   };
+  // One redo per elementwise op, not a closure per recorded call.
+  const unaryRedo = new Map<string, Redo>(), binaryRedo = new Map<string, Redo>();
+  const redoUnary = (op: UnaryOp): Redo => {
+    let r = unaryRedo.get(op);
+    if (r === undefined) unaryRedo.set(op, r = (a) => unary(op, a[0]));
+    return r;
+  };
+  const redoRef: Redo = (a) => ref(a[0], a[1] as number[]);
+  const redoBinary = (op: BinaryOp): Redo => {
+    let r = binaryRedo.get(op);
+    if (r === undefined) binaryRedo.set(op, r = (x) => binary(op, x[0], x[1], max));
+    return r;
+  };
   return {
     name: "f64",
     isTensor: (x: unknown): boolean => x instanceof Node,
@@ -97,11 +110,11 @@ export function createF64Backend(opts: F64Options = {}): Backend {
     },
     unary(op: UnaryOp, x: unknown): unknown {
       const r = unary(op, x);
-      return recorder === null ? r : noted("unary", op, r, [x], (a) => unary(op, a[0]));
+      return recorder === null ? r : noted("unary", op, r, [x], redoUnary(op));
     },
     binary(op: BinaryOp, a: unknown, b: unknown): unknown {
       const r = binary(op, a, b, max);
-      return recorder === null ? r : noted("binary", op, r, [a, b], (x) => binary(op, x[0], x[1], max));
+      return recorder === null ? r : noted("binary", op, r, [a, b], redoBinary(op));
     },
     matmul(a: unknown, b: unknown): unknown {
       const r = matmul(a, b, max);
@@ -150,8 +163,9 @@ export function createF64Backend(opts: F64Options = {}): Backend {
       return recorder === null ? r : noted("diag", "", r, [x], (a) => diag(a[0], max));
     },
     ref(x: unknown, index: readonly number[]): unknown {
-      const r = ref(x, index), at = index.slice();
-      return recorder === null ? r : noted("ref", "", r, [x], (a) => ref(a[0], at));
+      const r = ref(x, index);
+      // The index is an operand (plain numbers), so the scalar engine can read it.
+      return recorder === null ? r : noted("ref", "", r, [x, index.slice()], redoRef);
     },
     eye: (n: number): unknown => eye(n, max),
     fill: (shape: readonly number[], value: number): unknown => fill(shape, value, max),

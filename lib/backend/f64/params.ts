@@ -64,3 +64,18 @@ export function seed(y: Node): void {
   if (y.data === null) y.g = 1;
   else y.gd = Float64Array.of(1);
 }
+
+/** A data input of a staged call as a constant node (shape and elements checked, data copied). */
+export function dataConst(d: TensorData, i: number, max: number): Node {
+  const shape = shapeArg(`data input ${i}`, d.shape);
+  checkSize(`data input ${i}`, shape, max);
+  if (!(d.data instanceof Float64Array) || d.data.length !== sizeOf(shape)) {
+    throw new DmciError(
+      "type",
+      `data input ${i}: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, got ${
+        d.data instanceof Float64Array ? d.data.length : describe(d.data)
+      }`,
+    );
+  }
+  return tensorConst(shape, d.data.slice());
+}

@@ -43,6 +43,9 @@ export class Node {
   g = 0;
   /** Accumulated gradient of a rank ≥ 1 node; allocated on first contribution. */
   gd: Float64Array | null = null;
+  /** The id of the trace recorder that gave this node a slot (0: none) and the slot (trace/record.ts). */
+  tr = 0;
+  ts = 0;
 
   constructor(
     shape: readonly number[],

@@ -21,6 +21,13 @@
  *
  * Dependence is followed by value, not by the tape: an op without a gradient (`floor`, `round`)
  * gives a constant to the tape but a parameter-dependent value to the trace, so it is recorded.
+ * Data inputs (the columns a fit passes per call) are trace inputs like the parameters, not
+ * constants: an op on them is recorded and recomputed from the call's data, and a plain read of
+ * their values (`tensor->list` of a column) is a guard, so a trace is only replayed on data
+ * whose observed values equal the recorded ones; everything else about data is its shape, part
+ * of the trace's key. So the argument above holds with "the parameters" read as "the
+ * parameters and the data".
+ *
  * What the recorder cannot see makes the run untraceable (`poison`): a nested backend scope
  * (`valueAndGrad` or `run` inside the traced function, whose values would be baked in), or more
  * entries than `TRACE_LIMIT`.
@@ -77,43 +84,194 @@ export interface TestEntry {
 /** One entry of a trace. */
 export type TraceEntry = OpEntry | GuardEntry | TestEntry;
 
-/** A recorded trace: parameters in slots 0…P−1, then one slot per op, in recording order. */
+/**
+ * The entries of a recording, kept in columns: an op costs stores into arrays, not objects, so
+ * a run being recorded allocates (and its garbage collections copy) little more than an
+ * untraced run. `entry(i)` makes entry i as an object, for the compilers.
+ */
+export class TraceLog {
+  /**
+   * Per entry, 4 ints: 0 for an op (else the index + 1 of the guard or test in `others`), the
+   * result slot, the operand count (1 or 2, −1: all operands in `extra`), and the operands'
+   * kinds (kind of operand 0 | kind of operand 1 << 2: 0 a number in `vals`, 1 a slot in
+   * `vals`, 2 a constant node in `extra`).
+   */
+  private ints = new Int32Array(4 * 1024);
+  private vals = new Float64Array(2 * 1024);
+  private readonly method: string[] = [];
+  private readonly opName: string[] = [];
+  private readonly redo: Redo[] = [];
+  /** Operands kept as objects, by entry: all of them (operand count −1), or the constant nodes. */
+  private readonly extra = new Map<number, readonly TraceArg[]>();
+  private readonly others: (GuardEntry | TestEntry)[] = [];
+  private readonly refs: SlotRef[] = [];
+  private n = 0;
+
+  /** Number of entries. */
+  get length(): number {
+    return this.n;
+  }
+
+  private grow(): void {
+    const ints = new Int32Array(this.ints.length * 2), vals = new Float64Array(this.vals.length * 2);
+    ints.set(this.ints);
+    vals.set(this.vals);
+    this.ints = ints;
+    this.vals = vals;
+  }
+
+  /**
+   * Appends an op: with `n` 1 or 2, its operands are `a` (and `b`), each a slot (`aSlot` ≥ 0) or
+   * else the value itself (a number or a constant node); with `n` −1 they are all in `args`.
+   */
+  pushOp(
+    method: string,
+    op: string,
+    out: number,
+    args: readonly TraceArg[] | null,
+    n: number,
+    aSlot: number,
+    a: unknown,
+    bSlot: number,
+    b: unknown,
+    redo: Redo,
+  ): void {
+    const e = this.n++;
+    if (4 * this.n > this.ints.length) this.grow();
+    const I = this.ints, V = this.vals, i = 4 * e;
+    let k0 = 0, k1 = 0;
+    if (n === -1) this.extra.set(e, args!);
+    else {
+      if (aSlot >= 0) (k0 = 1, V[2 * e] = aSlot);
+      else if (typeof a === "number") V[2 * e] = a;
+      else k0 = 2;
+      if (bSlot >= 0) (k1 = 1, V[2 * e + 1] = bSlot);
+      else if (typeof b === "number") V[2 * e + 1] = b;
+      else k1 = 2;
+      if (k0 === 2 || k1 === 2) this.extra.set(e, [a as TraceArg, b as TraceArg]);
+    }
+    I[i] = 0;
+    I[i + 1] = out;
+    I[i + 2] = n;
+    I[i + 3] = k0 | (k1 << 2);
+    this.method.push(method);
+    this.opName.push(op);
+    this.redo.push(redo);
+  }
+
+  /** Appends a guard or a test. */
+  pushOther(x: GuardEntry | TestEntry): void {
+    const e = this.n++;
+    if (4 * this.n > this.ints.length) this.grow();
+    this.ints[4 * e] = this.others.push(x);
+    this.method.push("");
+    this.opName.push("");
+    this.redo.push(NO_REDO);
+  }
+
+  /** The reference to slot s (one object per slot, shared by every operand naming it). */
+  ref(s: number): SlotRef {
+    return this.refs[s] ??= new SlotRef(s);
+  }
+
+  /** Operand w (0 or 1) of op entry e, as a TraceArg. */
+  private arg(e: number, w: 0 | 1): TraceArg {
+    const k = (this.ints[4 * e + 3] >> (2 * w)) & 3, v = this.vals[2 * e + w];
+    if (k === 1) return this.ref(v);
+    if (k === 0) return v;
+    return this.extra.get(e)![w];
+  }
+
+  /** Entry i as an object. */
+  entry(i: number): TraceEntry {
+    const k = this.ints[4 * i];
+    if (k !== 0) return this.others[k - 1];
+    const n = this.ints[4 * i + 2];
+    const args = n === -1
+      ? this.extra.get(i)!
+      : n === 1
+      ? [this.arg(i, 0)]
+      : [this.arg(i, 0), this.arg(i, 1)];
+    return {
+      kind: "op",
+      method: this.method[i],
+      op: this.opName[i],
+      out: this.ints[4 * i + 1],
+      args,
+      redo: this.redo[i],
+    };
+  }
+
+  /** Every entry as an object, in order. */
+  all(): TraceEntry[] {
+    return Array.from({ length: this.length }, (_, i) => this.entry(i));
+  }
+}
+
+const NO_REDO: Redo = () => 0;
+
+/**
+ * A recorded trace: parameters in slots 0…P−1, the data inputs in P…P+D−1, then one slot per
+ * op, in recording order.
+ */
 export interface Recorded {
-  readonly entries: readonly TraceEntry[];
+  readonly log: TraceLog;
   /** Number of slots (parameters and op results). */
   readonly slots: number;
   /** The shape of each slot's value. */
   readonly shapes: readonly (readonly number[])[];
   /** Number of parameters. */
   readonly params: number;
+  /** Number of data inputs. */
+  readonly inputs: number;
   /** The function's value: a slot, or a plain number / constant node that no parameter touches. */
   readonly result: TraceArg;
   /** An auxiliary output read after the run (per-restart losses), or null. */
   readonly aux: TraceArg | null;
 }
 
+/** Ids of recorders, stamped on the nodes they give slots (Node.tr). */
+let lastRecorder = 0;
+
 /** The state of one recording. */
 export class Recorder {
-  readonly entries: TraceEntry[] = [];
+  readonly log = new TraceLog();
   readonly shapes: (readonly number[])[] = [];
-  private readonly slotOf = new Map<Node, number>();
+  private readonly id = ++lastRecorder;
+  private ops = 0;
   /** Why this run cannot be traced, or null. */
   poisoned: string | null = null;
 
-  constructor(leaves: readonly Node[], private readonly limit: number = TRACE_LIMIT) {
+  private readonly params: number;
+  private readonly inputs: number;
+
+  /**
+   * A recording whose parameters are `leaves` and whose data inputs are `data` (constant
+   * nodes): both are trace inputs, so ops on the data are recorded and plain reads of them are
+   * guards, exactly as for the parameters.
+   */
+  constructor(
+    leaves: readonly Node[],
+    private readonly limit: number = TRACE_LIMIT,
+    data: readonly Node[] = [],
+  ) {
+    this.params = leaves.length;
+    this.inputs = data.length;
     for (const l of leaves) this.addSlot(l);
+    for (const d of data) this.addSlot(d);
   }
 
   private addSlot(n: Node): number {
     const s = this.shapes.length;
-    this.slotOf.set(n, s);
+    n.tr = this.id;
+    n.ts = s;
     this.shapes.push(n.shape);
     return s;
   }
 
   /** The slot of a value, or -1 when it does not depend on a parameter. */
   slot(x: unknown): number {
-    return x instanceof Node ? (this.slotOf.get(x) ?? -1) : -1;
+    return x instanceof Node && x.tr === this.id ? x.ts : -1;
   }
 
   /** True when some operand (or element of a list operand) depends on a parameter. */
@@ -124,21 +282,36 @@ export class Recorder {
     return false;
   }
 
+  private checkOperand(a: unknown): void {
+    if (typeof a !== "number" && !(a instanceof Node)) {
+      throw new DmciError("type", `trace: unexpected operand ${String(a)}`);
+    }
+  }
+
   private toArg(a: unknown): TraceArg {
     if (Array.isArray(a)) return a.map((x) => this.toArg(x));
     const s = this.slot(a);
-    if (s >= 0) return new SlotRef(s);
+    if (s >= 0) return this.log.ref(s);
     if (typeof a === "number" || a instanceof Node) return a;
     throw new DmciError("type", `trace: unexpected operand ${String(a)}`);
   }
 
   /** Records `result = method(args)` if it depends on a parameter (and is a new value). */
   op(method: string, op: string, result: unknown, args: readonly unknown[], redo: Redo): void {
-    if (this.poisoned !== null || !(result instanceof Node) || this.slotOf.has(result)) return;
+    if (this.poisoned !== null || !(result instanceof Node) || result.tr === this.id) return;
     if (!this.depends(args)) return;
     if (this.full()) return;
-    const mapped = args.map((a) => this.toArg(a));
-    this.entries.push({ kind: "op", method, op, out: this.addSlot(result), args: mapped, redo });
+    this.ops++;
+    const n = args.length;
+    if ((n === 1 || n === 2) && !Array.isArray(args[0]) && (n === 1 || !Array.isArray(args[1]))) {
+      const a = args[0], b = n === 2 ? args[1] : 0;
+      this.checkOperand(a);
+      this.checkOperand(b);
+      this.log.pushOp(method, op, this.addSlot(result), null, n, this.slot(a), a, this.slot(b), b, redo);
+    } else {
+      const mapped = args.map((a) => this.toArg(a));
+      this.log.pushOp(method, op, this.addSlot(result), mapped, -1, -1, 0, -1, 0, redo);
+    }
   }
 
   /** Records that plain code read `x` (if it depends on a parameter) and got `elements`. */
@@ -147,19 +320,19 @@ export class Recorder {
     const s = this.slot(x);
     if (s < 0) return;
     if (this.full()) return;
-    this.entries.push({ kind: "guard", slot: s, how, observed: elements });
+    this.log.pushOther({ kind: "guard", slot: s, how, observed: elements });
   }
 
   /** Records the outcome of a plain test of `a` and `b`, if either depends on a parameter. */
   test(name: string, f: (a: number, b: number) => boolean, a: unknown, b: unknown, outcome: boolean): void {
     if (this.poisoned !== null || (this.slot(a) < 0 && this.slot(b) < 0)) return;
     if (this.full()) return;
-    this.entries.push({ kind: "test", name, f, a: this.toArg(a), b: this.toArg(b), outcome });
+    this.log.pushOther({ kind: "test", name, f, a: this.toArg(a), b: this.toArg(b), outcome });
   }
 
   /** True (and the run untraceable) when the trace has reached its limit. */
   private full(): boolean {
-    if (this.entries.length < this.limit) return false;
+    if (this.log.length < this.limit) return false;
     this.poison(
       `the run has more than ${this.limit} parameter-dependent operations and guards (the trace limit)`,
     );
@@ -175,10 +348,11 @@ export class Recorder {
   finish(result: unknown, aux: unknown): Recorded {
     const arg = (x: unknown): TraceArg => (x === undefined || x === null ? 0 : this.toArg(x));
     return {
-      entries: this.entries,
+      log: this.log,
       slots: this.shapes.length,
       shapes: this.shapes,
-      params: this.shapes.length - this.entries.filter((e) => e.kind === "op").length,
+      params: this.params,
+      inputs: this.inputs,
       result: arg(result),
       aux: aux === undefined || aux === null ? null : arg(aux),
     };

@@ -7,7 +7,14 @@
 import type { ParamValue, StagedResult } from "../../backend.ts";
 import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
 import { backward, beginTape, endTape, isTracked, type Node } from "../tape.ts";
-import { auxElements, type GuardEntry, type Recorded, SlotRef, type TraceArg } from "./record.ts";
+import {
+  auxElements,
+  type GuardEntry,
+  type Recorded,
+  SlotRef,
+  type TraceArg,
+  type TraceEntry,
+} from "./record.ts";
 
 /** A trace prepared for replay; each call returns null where a guard fails. */
 export interface CompiledTrace {
@@ -15,8 +22,14 @@ export interface CompiledTrace {
   readonly engine: string;
   /** Number of recorded entries. */
   readonly size: number;
-  valueAndGrad(theta: readonly ParamValue[]): StagedResult | null;
-  forward(theta: readonly ParamValue[]): { value: number; aux: Float64Array | null } | null;
+  /** Loops in the generated code (see reroll.ts); 0 for the other engines. */
+  readonly loops: number;
+  /** Value and gradient at θ on the data inputs `data` (constant nodes), or null. */
+  valueAndGrad(theta: readonly ParamValue[], data: readonly Node[]): StagedResult | null;
+  forward(
+    theta: readonly ParamValue[],
+    data: readonly Node[],
+  ): { value: number; aux: Float64Array | null } | null;
 }
 
 function resolve(a: TraceArg, vals: readonly unknown[]): unknown {
@@ -37,8 +50,8 @@ function guardHolds(g: GuardEntry, x: unknown): boolean {
 }
 
 /** Runs the ops in order into `vals`; false as soon as a guard fails. */
-function runEntries(t: Recorded, vals: unknown[]): boolean {
-  for (const e of t.entries) {
+function runEntries(entries: readonly TraceEntry[], vals: unknown[]): boolean {
+  for (const e of entries) {
     if (e.kind === "op") vals[e.out] = e.redo(e.args.map((a) => resolve(a, vals)));
     else if (e.kind === "test") {
       if (e.f(scalarValue(resolve(e.a, vals)), scalarValue(resolve(e.b, vals))) !== e.outcome) return false;
@@ -57,16 +70,19 @@ function runEntries(t: Recorded, vals: unknown[]): boolean {
  * ```
  */
 export function nodeReplay(t: Recorded, max: number): CompiledTrace {
+  const entries = t.log.all();
   return {
     engine: "nodes",
-    size: t.entries.length,
-    valueAndGrad(theta) {
+    size: entries.length,
+    loops: 0,
+    valueAndGrad(theta, data) {
       const saved = beginTape(true);
       try {
         const vals: unknown[] = new Array(t.slots);
         const leaves = theta.map((p, i) => paramLeaf(p, i, max));
         for (let i = 0; i < leaves.length; i++) vals[i] = leaves[i];
-        if (!runEntries(t, vals)) return null;
+        for (let j = 0; j < t.inputs; j++) vals[t.params + j] = data[j];
+        if (!runEntries(entries, vals)) return null;
         const y = resolve(t.result, vals), value = scalarValue(y);
         const aux = t.aux === null ? null : auxElements(resolve(t.aux, vals));
         if (isTracked(y)) {
@@ -78,12 +94,13 @@ export function nodeReplay(t: Recorded, max: number): CompiledTrace {
         endTape(saved);
       }
     },
-    forward(theta) {
+    forward(theta, data) {
       const saved = beginTape(false);
       try {
         const vals: unknown[] = new Array(t.slots);
         theta.forEach((p, i) => vals[i] = paramConst(p, i, max));
-        if (!runEntries(t, vals)) return null;
+        for (let j = 0; j < t.inputs; j++) vals[t.params + j] = data[j];
+        if (!runEntries(entries, vals)) return null;
         const value = scalarValue(resolve(t.result, vals));
         return { value, aux: t.aux === null ? null : auxElements(resolve(t.aux, vals)) };
       } finally {

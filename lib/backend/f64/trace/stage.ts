@@ -18,11 +18,12 @@ import type {
   StagedResult,
   StageOptions,
   StageStats,
+  TensorData,
 } from "../../backend.ts";
-import { leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
+import { dataConst, leafGrads, paramConst, paramLeaf, scalarValue, seed } from "../params.ts";
 import { backward, beginTape, endTape, isTracked, type Node } from "../tape.ts";
 import { compileTrace } from "./compile.ts";
-import { auxElements, Recorder, setRecorder } from "./record.ts";
+import { auxElements, type Recorded, Recorder, setRecorder } from "./record.ts";
 import type { CompiledTrace } from "./replay_nodes.ts";
 
 /** Traces kept per staged function and parameter shapes. */
@@ -30,10 +31,40 @@ export const MAX_TRACES = 8;
 /** Recordings in a row (no replay between) after which a function stops tracing. */
 export const THRASH_LIMIT = 24;
 
-/** A key of the parameters' shapes: scalars and tensors of each shape get their own traces. */
-function shapeKey(theta: readonly ParamValue[]): string {
+/**
+ * A recorded trace compiled on its first replay, not when recorded: a call made once (the
+ * metrics on test rows) pays no compilation. `compiled` reports the engine when it is made.
+ */
+function lazyCompile(t: Recorded, max: number, compiled: (c: CompiledTrace) => void): CompiledTrace {
+  let c: CompiledTrace | null = null;
+  const get = (): CompiledTrace => {
+    if (c === null) {
+      c = compileTrace(t, max);
+      compiled(c);
+    }
+    return c;
+  };
+  return {
+    get engine() {
+      return get().engine;
+    },
+    get size() {
+      return t.log.length;
+    },
+    get loops() {
+      return get().loops;
+    },
+    valueAndGrad: (theta, data) => get().valueAndGrad(theta, data),
+    forward: (theta, data) => get().forward(theta, data),
+  };
+}
+
+/** A key of the parameters' and data's shapes: each combination gets its own traces. */
+function shapeKey(theta: readonly ParamValue[], data: readonly Node[]): string {
   let k = "";
   for (const p of theta) k += typeof p === "number" ? "s," : `[${p.shape.join("x")}],`;
+  k += "|";
+  for (const d of data) k += `[${d.shape.join("x")}],`;
   return k;
 }
 
@@ -49,20 +80,20 @@ function shapeKey(theta: readonly ParamValue[]): string {
  */
 export function stageF64(f: StagedBody, max: number, options: StageOptions = {}): StagedFunction {
   const byShape = new Map<string, CompiledTrace[]>();
-  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "", entries = 0;
+  let recordings = 0, replays = 0, guardFailures = 0, inARow = 0, engine = "", entries = 0, loops = 0;
   let untraced: string | null = options.trace === false ? "tracing turned off" : null;
 
   /** One untraced run with gradient that also records (unless tracing is off). */
-  function record(theta: readonly ParamValue[], key: string): StagedResult {
+  function record(theta: readonly ParamValue[], data: Node[], key: string): StagedResult {
     const saved = beginTape(true);
     let out: { value: unknown; aux?: unknown };
     let leaves: Node[];
     try {
       leaves = theta.map((p, i) => paramLeaf(p, i, max));
-      const recorder = untraced === null ? new Recorder(leaves, options.traceLimit) : null;
+      const recorder = untraced === null ? new Recorder(leaves, options.traceLimit, data) : null;
       const prev = setRecorder(recorder);
       try {
-        out = f(leaves);
+        out = f(leaves, data);
       } finally {
         setRecorder(prev);
       }
@@ -90,9 +121,11 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       byShape.clear();
       return;
     }
-    const compiled = compileTrace(recorder.finish(out.value, out.aux), max);
-    engine = compiled.engine;
-    entries = compiled.size;
+    const compiled = lazyCompile(recorder.finish(out.value, out.aux), max, (c) => {
+      engine = c.engine;
+      entries = c.size;
+      loops = c.loops;
+    });
     const list = byShape.get(key) ?? [];
     list.unshift(compiled);
     if (list.length > MAX_TRACES) list.pop();
@@ -122,26 +155,27 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
     return null;
   }
 
+  const dataNodes = (data: readonly TensorData[] = []) => data.map((d, i) => dataConst(d, i, max));
   return {
-    valueAndGrad(theta) {
-      const key = shapeKey(theta);
+    valueAndGrad(theta, data) {
+      const nodes = dataNodes(data), key = shapeKey(theta, nodes);
       if (untraced === null) {
-        const r = replay(key, (t) => t.valueAndGrad(theta));
+        const r = replay(key, (t) => t.valueAndGrad(theta, nodes));
         if (r !== null) return r;
       }
-      return record(theta, key);
+      return record(theta, nodes, key);
     },
-    forward(theta) {
-      const key = shapeKey(theta);
+    forward(theta, data) {
+      const nodes = dataNodes(data), key = shapeKey(theta, nodes);
       if (untraced === null) {
-        const r = replay(key, (t) => t.forward(theta));
+        const r = replay(key, (t) => t.forward(theta, nodes));
         if (r !== null) return r;
-        const { value, aux } = record(theta, key); // a new trace, recorded with the gradient machinery
+        const { value, aux } = record(theta, nodes, key); // a new trace, recorded with the gradient machinery
         return { value, aux };
       }
       const saved = beginTape(false);
       try {
-        const out = f(theta.map((p, i) => paramConst(p, i, max)));
+        const out = f(theta.map((p, i) => paramConst(p, i, max)), nodes);
         return { value: scalarValue(out.value), aux: auxElements(out.aux) };
       } finally {
         endTape(saved);
@@ -155,6 +189,7 @@ export function stageF64(f: StagedBody, max: number, options: StageOptions = {})
       untraced,
       engine,
       entries,
+      loops,
     }),
   };
 }
