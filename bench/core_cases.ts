@@ -3,7 +3,7 @@
  * by hand in tfjs (same ops, same count, same order), shared by core_bench.ts (`deno bench`)
  * and core_ratios.ts (a table). It only defines and checks the cases; it must not time them.
  */
-import { tf } from "../lib/deps.ts";
+import { tf } from "../lib/deps_tfjs.ts";
 import { readyTfjsEngine } from "../lib/backend/tfjs/setup.ts";
 import type { Backend, ValueAndGrad } from "../lib/backend/backend.ts";
 import { backendByName } from "../lib/backend/select.ts";

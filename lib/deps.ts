@@ -1,27 +1,10 @@
 /**
  * Every npm dependency, pinned here once with a full `npm:` specifier, so that code
  * reachable from mod.ts resolves the same when imported by URL (no import map).
- * Nothing else belongs here: no configuration, no side effects beyond the imports.
+ * Nothing else belongs here: no configuration, no side effects beyond the imports. tfjs is pinned
+ * in deps_tfjs.ts instead, so that code that never computes on tfjs (an `f64` fit, a search, the
+ * server's routes) never pays for loading it.
  */
-export * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
-
-/**
- * The tfjs `cpu` kernels. Importing this module registers the `cpu` backend with
- * tfjs-core (a side effect); the namespace itself is rarely needed.
- */
-export * as tfjsCpu from "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
-
-/**
- * Loads the tfjs `wasm` kernels on demand (registering the `wasm` backend), so that
- * programs that stay on `cpu` never pay for loading them.
- */
-export function loadTfjsWasm(): Promise<unknown> {
-  // A full specifier on purpose (see the module comment), so the lint rule that wants
-  // bare specifiers from an import map does not apply here.
-  // deno-lint-ignore no-import-prefix
-  return import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
-}
-
 /**
  * Loads vega and vega-lite on demand (lib/fit/plot.ts renders the fit plot with them,
  * headless, to SVG), so that code that never draws a plot never pays for loading them.

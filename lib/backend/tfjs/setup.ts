@@ -3,7 +3,7 @@
  * silent, and switches the engine tfjs computes on. It must not define any op: the
  * backend proper lives in mod.ts; this module only owns tfjs's global state.
  */
-import { loadTfjsWasm, tf } from "../../deps.ts";
+import { loadTfjsWasm, tf } from "../../deps_tfjs.ts";
 import { DmciError } from "../../errors.ts";
 
 /**
