@@ -2,7 +2,8 @@
  * The dashboard (GET /) in headless Chromium (Debian's `chromium`, driven by playwright-core;
  * .ci/run installs it): a fit submitted through the API appears on the page, shows progress,
  * finishes, and its parameters with standard errors and its plot are shown. Saves a screenshot
- * to out/dashboard.png.
+ * to out/dashboard.png; then a program search submitted by the page's search form, its best
+ * program and Pareto front (out/dashboard_search.png).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -108,6 +109,26 @@ Deno.test("dashboard: a fit submitted through the API appears, progresses and fi
     await page.waitForSelector("#plot img");
 
     await page.screenshot({ path: join(ROOT, "out", "dashboard.png"), fullPage: true });
+
+    // A program search submitted by the page's search form: it appears, finishes, and its best
+    // program and Pareto front are shown as the API has them. Battery searches read cells outside
+    // the bundled fixtures, so the form does not offer them.
+    const offered = await page.$$eval("#search-fixture option", (os) => os.map((o) => o.textContent));
+    assert.ok(offered.includes("pendulum-search") && !offered.includes("battery-search"), String(offered));
+    await page.selectOption("#search-fixture", "pendulum-search");
+    await page.fill("#search-evaluations", "20");
+    await page.click("#search-submit button");
+    await page.locator("#search-message", { hasText: /^queued / }).waitFor({ timeout: 10_000 });
+    const searchId = (await page.textContent("#search-message"))!.slice("queued ".length);
+    await page.waitForSelector(`#search-${searchId}[data-status="done"]`, { timeout: 60_000 });
+    await page.click(`#search-${searchId}`);
+    await page.waitForSelector("#best-program");
+    const search = await client.getSearch(searchId);
+    const result = search.result as { best: { program: string }; pareto: unknown[]; evaluations: number };
+    assert.equal(result.evaluations, 20);
+    assert.equal(await page.textContent("#best-program"), result.best.program);
+    assert.equal((await page.$$("#pareto tbody tr")).length, result.pareto.length);
+    await page.screenshot({ path: join(ROOT, "out", "dashboard_search.png"), fullPage: true });
   } finally {
     await browser.close();
     await server.dispose();

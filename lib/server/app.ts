@@ -20,7 +20,7 @@ import type { ServerConfig } from "./config.ts";
 import { type FitRecord, type FitStore, isFinal, type JobKind } from "./store.ts";
 import { EvalFailed, QueueFull, type Runner } from "./runner.ts";
 import { fitRequest } from "./requests.ts";
-import { searchRequest } from "./search_requests.ts";
+import { runnableSearchFixtures, searchRequest } from "./search_requests.ts";
 import { errorBody, limitBody, logRequests, requireToken } from "./security.ts";
 import {
   AcceptedSchema,
@@ -458,6 +458,10 @@ export function makeApp(parts: AppParts): OpenAPIHono {
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));
-  app.get("/", (c) => c.html(dashboard(fixtures)));
+  let runnable: Promise<string[]> | null = null;
+  app.get("/", async (c) => {
+    runnable ??= runnableSearchFixtures(parts.searchFixtures ?? []);
+    return c.html(dashboard(fixtures, await runnable));
+  });
   return app;
 }

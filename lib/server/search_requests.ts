@@ -57,6 +57,29 @@ function insideFixtures(path: string): boolean {
   return r !== "" && !r.startsWith("..") && !r.startsWith("/");
 }
 
+/** False for a search whose battery cells lie outside the bundled fixtures (the server cannot read them). */
+function runsHere(loaded: LoadedSearch): boolean {
+  const bat = loaded.spec.search.battery;
+  return !bat || insideFixtures(resolveFrom(loaded.dir, bat.data));
+}
+
+/**
+ * The bundled search specs the server can run (the dashboard's search form offers these): every
+ * one of `names` but those whose battery cells lie outside the bundled fixtures.
+ *
+ * @example
+ * ```ts
+ * await runnableSearchFixtures(searchFixtureNames()); // ["pendulum-search"]
+ * ```
+ */
+export async function runnableSearchFixtures(names: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of names) {
+    if (runsHere(await loadSearchSpec(join(FIXTURE_DIR.pathname, `${name}.json`)))) out.push(name);
+  }
+  return out;
+}
+
 /** `searchSpecFromData` for the body's `spec`, its errors' paths made paths of the body. */
 function searchSpecFromBody(raw: unknown): LoadedSearch {
   try {
@@ -124,7 +147,7 @@ export async function searchRequest(
     }
     loaded = await loadSearchSpec(join(FIXTURE_DIR.pathname, `${body.fixture}.json`));
     const bat = loaded.spec.search.battery;
-    if (bat && !insideFixtures(resolveFrom(loaded.dir, bat.data))) {
+    if (bat && !runsHere(loaded)) {
       throw new DmciError(
         "spec",
         `$.fixture: the battery cells of ${body.fixture} (${bat.data}) lie outside the bundled fixtures; ` +
