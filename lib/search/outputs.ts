@@ -90,7 +90,12 @@ function header(
   if (test) {
     lines.push(`after the search, on the ${test.rows} test rows: NMSE ${test.nmse}, RMSE ${test.rmse}`);
   }
-  lines.push("fitted constants written in; with their standard errors:");
+  const withSe = best.constants.some((c) => c.se !== null);
+  lines.push(
+    withSe
+      ? "fitted constants written in, ± their standard errors:"
+      : "fitted constants written in (no standard errors: e.g. the Hessian of the training loss is not positive definite there):",
+  );
   for (const c of best.constants) {
     lines.push(`  ${c.name} = ${c.value}${c.se !== null ? ` ± ${c.se.toPrecision(3)}` : ""}`);
   }
