@@ -155,13 +155,18 @@ Deno.test("search: kill -9 and --resume lose no completed record and repeat none
   const before = await Deno.readTextFile(join(out, "history.jsonl"));
   const complete = before.slice(0, before.lastIndexOf("\n") + 1).split("\n").filter((l) => l !== "");
   assert.ok(complete.length >= 23);
-  const resumed = cli([spec, "--resume", out, "--evaluations", "60", "--workers", "1", "--json"], "piped");
+  // However far the first run got before the kill landed, the resumed run goes on from there.
+  const total = complete.length + 37;
+  const resumed = cli(
+    [spec, "--resume", out, "--evaluations", `${total}`, "--workers", "1", "--json"],
+    "piped",
+  );
   const res = await resumed.output();
   assert.equal(res.code, 0);
   const doc = JSON.parse(new TextDecoder().decode(res.stdout));
-  assert.equal(doc.evaluations, 60);
+  assert.equal(doc.evaluations, total);
   const history = await readHistory(out);
-  assert.deepEqual(history.map((h) => h.n), Array.from({ length: 60 }, (_, i) => i + 1));
+  assert.deepEqual(history.map((h) => h.n), Array.from({ length: total }, (_, i) => i + 1));
   const after = (await Deno.readTextFile(join(out, "history.jsonl"))).split("\n");
   complete.forEach((line, i) => assert.equal(after[i], line, `record ${i + 1} is kept as it was`));
   assert.equal(history.filter((h) => h.proposer === "seed").length, 1, "the seed is not added again");
@@ -189,9 +194,14 @@ Deno.test("search: SIGTERM writes a checkpoint and exits 130; --resume goes on f
     ck.count >= 10 && ck.count <= history.length,
     `checkpoint at ${ck.count}, ${history.length} records`,
   );
-  const res = await cli([spec, "--resume", out, "--evaluations", "40", "--workers", "1", "--json"], "piped")
+  // However far the first run got before the signal landed, the resumed run goes on from there.
+  const total = history.length + 30;
+  const res = await cli(
+    [spec, "--resume", out, "--evaluations", `${total}`, "--workers", "1", "--json"],
+    "piped",
+  )
     .output();
   assert.equal(res.code, 0);
-  assert.deepEqual((await readHistory(out)).map((h) => h.n), Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.deepEqual((await readHistory(out)).map((h) => h.n), Array.from({ length: total }, (_, i) => i + 1));
   await Deno.remove(dir, { recursive: true });
 });
