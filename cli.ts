@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, type Limits } from "./lib/compile/runtime.ts";
 import { VERIFY_USAGE, verifyCommand } from "./lib/verify_command.ts";
 import { FIT_USAGE, fitCommand } from "./lib/fit/command.ts";
 import { BATTERY_USAGE, batteryBenchCommand } from "./lib/domains/battery_command.ts";
+import { ENSO_USAGE, ensoBenchCommand } from "./lib/domains/enso_command.ts";
 import { SERVE_USAGE, serveCommand } from "./lib/server/command.ts";
 import { SEARCH_USAGE, searchCommand } from "./lib/search/command.ts";
 
@@ -25,6 +26,7 @@ commands:
   run FILE.scm     print the value of the program's last expression (Scheme write syntax)
   repl             read-eval-print loop
   bench battery    the battery capacity-fade benchmark (bench battery --help)
+  bench enso       the El Niño Kalman-filter benchmark: gradient vs gradient-free (bench enso --help)
   serve            the fit server: HTTP API, sandboxed fit jobs, dashboard (serve --help)
   search SPEC.json program-and-parameter co-search (search --help)
   verify PATH…     value and gradient, direct vs through the evaluator vs central differences
@@ -125,7 +127,8 @@ async function replCommand(args: string[]): Promise<void> {
 async function benchCommand(args: string[]): Promise<number> {
   const [which, ...rest] = args;
   if (which === "battery") return await batteryBenchCommand(rest);
-  throw new UsageError(`bench: expected a benchmark name (battery), got '${which ?? ""}'`);
+  if (which === "enso") return await ensoBenchCommand(rest);
+  throw new UsageError(`bench: expected a benchmark name (battery, enso), got '${which ?? ""}'`);
 }
 
 /** Each handler returns its exit code (or nothing for 0). */
@@ -157,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
         ? FIT_USAGE
         : command === "bench" && rest[0] === "battery"
         ? BATTERY_USAGE
+        : command === "bench" && rest[0] === "enso"
+        ? ENSO_USAGE
         : command === "serve"
         ? SERVE_USAGE
         : command === "search"

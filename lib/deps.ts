@@ -40,3 +40,6 @@ export function loadOpenAI(): Promise<typeof import("npm:openai@7.55.0")> {
   // deno-lint-ignore no-import-prefix
   return import("npm:openai@7.55.0");
 }
+
+/** ml-matrix: the symmetric eigendecomposition CMA-ES needs (lib/fit/optim/cma_es.ts). */
+export { EigenvalueDecomposition, Matrix } from "npm:ml-matrix@6.15.1";

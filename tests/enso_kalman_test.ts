@@ -16,7 +16,14 @@ import {
   standardised,
 } from "../lib/domains/enso/data.ts";
 import { loadModel, type ModelId, modelInputs } from "../lib/domains/enso/models.ts";
-import { forwardLoglik, likelihood, loglikAndGrad, predictions } from "../lib/domains/enso/likelihood.ts";
+import {
+  forwardLoglik,
+  likelihood,
+  loglikAndGrad,
+  predictions,
+  untracedLoglik,
+  untracedLoglikAndGrad,
+} from "../lib/domains/enso/likelihood.ts";
 import { kalmanLoglik, stateSpaceAt, stationaryCovariance } from "../lib/domains/enso/filter_f64.ts";
 import { normal } from "../lib/random.ts";
 
@@ -60,6 +67,57 @@ for (const [id, dim, data] of cases) {
         assert.ok(relErr(interp, ref) < 1e-9, `seed ${seed}: ${interp} vs ${ref}`);
         assert.equal(loglikAndGrad(lik, theta).value, interp);
       }
+    },
+  });
+}
+
+/**
+ * The scalar Kalman filter of an AR(1) plus noise, written here: x' = φx + w (w ~ N(0, q)),
+ * y = x + v (v ~ N(0, r)), from x ~ N(0, q/(1 − φ²)); Σ −½(log 2πS + e²/S).
+ */
+function ar1Loglik(y: readonly number[], phi: number, q: number, r: number): number {
+  let m = 0, P = q / (1 - phi * phi), ll = 0;
+  for (const yt of y) {
+    const S = P + r, e = yt - m, k = P / S;
+    ll -= 0.5 * (Math.log(2 * Math.PI * S) + e * e / S);
+    m = phi * (m + k * e);
+    P = phi * phi * (1 - k) * P + q;
+  }
+  return ll;
+}
+
+Deno.test({
+  name: "enso ar1+noise: interpreted log-likelihood = a scalar filter written in this test, to 1e-9",
+  ignore: !present,
+  fn: async () => {
+    const d = nino!;
+    const lik = likelihood(await loadModel("ar1+noise"), modelInputs(d, 0, d.trainEnd), f64Backend);
+    const y = d.rows.slice(0, d.trainEnd).map((r) => r[0]);
+    for (const seed of [4, 5, 6]) {
+      const [u, logQ, logR] = randomTheta(lik.theta0, seed, 0.5);
+      const ref = ar1Loglik(y, u / Math.sqrt(1 + u * u), Math.exp(logQ), Math.exp(logR));
+      const got = forwardLoglik(lik, Float64Array.of(u, logQ, logR));
+      assert.ok(relErr(got, ref) < 1e-9, `seed ${seed}: ${got} vs ${ref}`);
+    }
+  },
+});
+
+for (const [id, dim] of [["ar2+noise", 1], ["latent-var", 4]] as const) {
+  Deno.test({
+    name: `enso ${id}: the traced replays (value+gradient, forward only) equal untraced runs to the bit`,
+    ignore: !present,
+    fn: async () => {
+      const d = id === "latent-var" ? pacific! : nino!;
+      const lik = likelihood(await loadModel(id, { dim }), modelInputs(d, 0, d.trainEnd), f64Backend);
+      for (const seed of [21, 22, 23, 24]) {
+        const theta = randomTheta(lik.theta0, seed, 0.2);
+        const traced = loglikAndGrad(lik, theta), plain = untracedLoglikAndGrad(lik, theta);
+        assert.equal(traced.value, plain.value, `seed ${seed}`);
+        assert.deepEqual(traced.grad, plain.grad, `seed ${seed}`);
+        assert.equal(forwardLoglik(lik, theta), untracedLoglik(lik, theta), `seed ${seed}`);
+      }
+      const s = lik.staged.stats();
+      assert.ok(s.replays >= 4, `replays ${s.replays}`);
     },
   });
 }
@@ -123,7 +181,13 @@ Deno.test({
   name: "enso on tfjs (float32): log-likelihood and gradient agree with f64 to float32 precision",
   ignore: !present,
   fn: async () => {
-    for (const [id, dim, d] of [["ar2+noise", 1, nino], ["latent-var", 3, pacific]] as const) {
+    for (
+      const [id, dim, d] of [["ar1+noise", 1, nino], ["ar2+noise", 1, nino], [
+        "latent-var",
+        3,
+        pacific,
+      ]] as const
+    ) {
       const model = await loadModel(id, { dim });
       const inputs = modelInputs(d!, 0, d!.trainEnd);
       const theta = randomTheta(likelihood(model, inputs, f64Backend).theta0, 5, 0.3);

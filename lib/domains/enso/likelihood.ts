@@ -1,13 +1,20 @@
 /**
- * A model's Kalman log-likelihood as functions of θ, all through the compiled evaluator: value and
- * gradient (`interpretedValueAndGrad`), the value alone (`forwardLoglik`, the one forward-only
- * path every gradient-free method and every score uses), and the filter's one-step predictions.
- * This module knows no optimizer and reads no file.
+ * A model's Kalman log-likelihood as functions of θ, all through the compiled evaluator, staged
+ * (`stageInterpreted`: on f64 the first call records a trace and later calls replay it): value
+ * and gradient (`loglikAndGrad`), the value alone (`forwardLoglik`, the forward-only replay every
+ * gradient-free method and every score uses), the untraced value (`untracedLoglik`, for tests),
+ * and the filter's one-step predictions. This module knows no optimizer and reads no file.
  */
-import { interpret, interpretedValueAndGrad, type ProgramData, readProgram } from "../../dmci.ts";
+import {
+  interpret,
+  interpretedValueAndGrad,
+  type ProgramData,
+  readProgram,
+  stageInterpreted,
+} from "../../dmci.ts";
 import { runtimeFor } from "../../program.ts";
 import type { Inputs } from "../../program.ts";
-import type { Backend } from "../../backend/backend.ts";
+import type { Backend, StagedFunction } from "../../backend/backend.ts";
 import { DmciError } from "../../errors.ts";
 import { Pair } from "../../values.ts";
 import { type EnsoModel, programText } from "./models.ts";
@@ -19,6 +26,8 @@ export interface Likelihood {
   readonly backend: Backend;
   /** The starting point: the program's literals as written. */
   readonly theta0: Float64Array;
+  /** The staged program (traced on f64 unless `trace: false`). */
+  readonly staged: StagedFunction;
 }
 
 /**
@@ -29,14 +38,20 @@ export interface Likelihood {
  * const lik = likelihood(await loadModel("ar1+noise"), modelInputs(data, 0, data.trainEnd), f64Backend);
  * ```
  */
-export function likelihood(model: EnsoModel, inputs: Inputs, backend: Backend): Likelihood {
+export function likelihood(
+  model: EnsoModel,
+  inputs: Inputs,
+  backend: Backend,
+  options: { trace?: boolean } = {},
+): Likelihood {
   const program = readProgram(programText(model, "loglik"), model.file);
-  return { program, inputs, backend, theta0: Float64Array.from(program.theta0) };
+  const staged = stageInterpreted(program, backend, { inputs, trace: options.trace ?? true });
+  return { program, inputs, backend, theta0: Float64Array.from(program.theta0), staged };
 }
 
 /**
- * The log-likelihood at θ, forward only (no gradient tape). Every evaluation that needs no
- * gradient goes through here, so that a faster forward path is a change of this one function.
+ * The log-likelihood at θ, forward only (no gradient tape): the staged forward replay on f64.
+ * Every evaluation that needs no gradient goes through here.
  *
  * @example
  * ```ts
@@ -44,6 +59,19 @@ export function likelihood(model: EnsoModel, inputs: Inputs, backend: Backend): 
  * ```
  */
 export function forwardLoglik(lik: Likelihood, theta: Float64Array): number {
+  return lik.staged.forward(Array.from(theta)).value;
+}
+
+/**
+ * The log-likelihood at θ by an untraced run of the evaluator (the reference the replays are
+ * checked against).
+ *
+ * @example
+ * ```ts
+ * untracedLoglik(lik, lik.theta0) === forwardLoglik(lik, lik.theta0); // true on f64
+ * ```
+ */
+export function untracedLoglik(lik: Likelihood, theta: Float64Array): number {
   const rt = runtimeFor(lik.backend);
   return lik.backend.run(
     (params) => scalar(lik.backend, interpret(lik.program, rt, params, { inputs: lik.inputs })),
@@ -52,7 +80,7 @@ export function forwardLoglik(lik: Likelihood, theta: Float64Array): number {
 }
 
 /**
- * The log-likelihood and its gradient at θ, through the evaluator.
+ * The log-likelihood and its gradient at θ, through the evaluator (the staged replay on f64).
  *
  * @example
  * ```ts
@@ -60,6 +88,22 @@ export function forwardLoglik(lik: Likelihood, theta: Float64Array): number {
  * ```
  */
 export function loglikAndGrad(lik: Likelihood, theta: Float64Array): { value: number; grad: Float64Array } {
+  const r = lik.staged.valueAndGrad(Array.from(theta));
+  return { value: r.value, grad: Float64Array.from(r.grad as number[]) };
+}
+
+/**
+ * The log-likelihood and its gradient by an untraced run of the evaluator.
+ *
+ * @example
+ * ```ts
+ * untracedLoglikAndGrad(lik, lik.theta0).grad; // equal to loglikAndGrad's on f64
+ * ```
+ */
+export function untracedLoglikAndGrad(
+  lik: Likelihood,
+  theta: Float64Array,
+): { value: number; grad: Float64Array } {
   const r = interpretedValueAndGrad(lik.program, lik.backend, {
     theta: Array.from(theta),
     inputs: lik.inputs,

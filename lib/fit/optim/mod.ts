@@ -43,3 +43,16 @@ export function minimize(method: Method, f: Objective, x0: Float64Array, o: Opti
       throw new DmciError("spec", `unknown optimizer "${method}"; expected "adam" or "lbfgs"`);
   }
 }
+
+export { nelderMead } from "./nelder_mead.ts";
+export { cmaEs } from "./cma_es.ts";
+export { randomSearch } from "./random_search.ts";
+export {
+  type Budget,
+  type BudgetedResult,
+  BudgetExhausted,
+  type BudgetPoint,
+  Meter,
+  withBudget,
+} from "./budget.ts";
+export type { GradientFreeOptions, GradientFreeResult, ValueObjective } from "./types.ts";

@@ -104,3 +104,56 @@ export interface OptimOptions {
   /** Called with every trace point as it is made, the starting point included. */
   onStep?: (p: TracePoint) => void;
 }
+
+/**
+ * A function to minimise without a gradient. Like `Objective`, it gets a fresh copy of the point;
+ * a NaN or ±Infinity answer counts as worse than every finite one; an exception propagates.
+ *
+ * @example
+ * ```ts
+ * const sphere: ValueObjective = (x) => x.reduce((s, v) => s + v * v, 0);
+ * ```
+ */
+export type ValueObjective = (x: Float64Array) => number;
+
+/**
+ * What a gradient-free optimizer returns: the best point it evaluated and how it stopped.
+ *
+ * @example
+ * ```ts
+ * const r: GradientFreeResult = { x: Float64Array.of(1), value: 0, iterations: 3, evaluations: 9,
+ *   converged: true, reason: "simplex spread ≤ tolerance" };
+ * ```
+ */
+export interface GradientFreeResult {
+  x: Float64Array;
+  value: number;
+  /** Iterations (Nelder–Mead steps, CMA-ES generations, random-search samples). */
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+  reason: string;
+}
+
+/**
+ * Options shared by the gradient-free optimizers; each documents its defaults.
+ *
+ * @example
+ * ```ts
+ * const o: GradientFreeOptions = { steps: 1000, step: 0.5, seed: 1 };
+ * ```
+ */
+export interface GradientFreeOptions {
+  /** Most iterations. */
+  steps?: number;
+  /** Convergence tolerance on values and points. */
+  tolerance?: number;
+  /** The initial scale of the search (simplex edge, CMA-ES σ₀, random-search σ). */
+  step?: number;
+  /** Seed of the random numbers (CMA-ES, random search). */
+  seed?: number;
+  /** CMA-ES population size λ (default 4 + ⌊3 ln n⌋). */
+  population?: number;
+  /** Called after each iteration with the best value so far and the evaluations used. */
+  onStep?: (p: { iter: number; value: number; evaluations: number }) => void;
+}
