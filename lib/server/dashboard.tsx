@@ -37,21 +37,31 @@ const FINAL = ["done", "failed", "cancelled"];
 // Every text from a fit (names, messages) is escaped before it goes into HTML.
 const esc = (x) => String(x).replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
 
-function row(f) {
-  let tr = document.getElementById("fit-" + f.id);
+// One table row per job (kind "fit" or "search"), made on first sight and refreshed in place.
+function jobRow(kind, j, prog) {
+  let tr = document.getElementById(kind + "-" + j.id);
   if (!tr) {
-    tr = document.createElement("tr"); tr.id = "fit-" + f.id; tr.className = "fit";
-    tr.onclick = () => select(f.id);
-    $("#fits tbody").prepend(tr);
+    tr = document.createElement("tr"); tr.id = kind + "-" + j.id; tr.className = kind;
+    tr.onclick = () => KIND[kind].select(j.id);
+    $(KIND[kind].table + " tbody").prepend(tr);
   }
-  const p = f.progress;
-  const prog = f.status === "running" && p ? '<progress max="' + p.steps + '" value="' + p.step + '"></progress> step ' + p.step + "/" + p.steps + " objective " + fmt(p.loss)
-    : f.status === "done" && f.result ? "loss " + fmt(f.result.train && f.result.train.loss) : f.error ? esc(f.error.kind + ": " + f.error.message) : "";
-  tr.dataset.status = f.status;
-  tr.innerHTML = "<td><code>" + f.id.slice(0, 8) + "</code></td><td>" + esc(f.name) + '</td><td class="status status-' + esc(f.status) + '">' + esc(f.status) +
-    '</td><td class="progress"></td><td class="muted">' + new Date(f.created).toLocaleTimeString() + "</td>";
+  tr.dataset.status = j.status;
+  tr.innerHTML = "<td><code>" + j.id.slice(0, 8) + "</code></td><td>" + esc(j.name) + '</td><td class="status status-' + esc(j.status) + '">' + esc(j.status) +
+    '</td><td class="progress"></td><td class="muted">' + new Date(j.created).toLocaleTimeString() + "</td>";
   tr.querySelector(".progress").innerHTML = prog;
-  if (selected === f.id) tr.classList.add("selected");
+  if (selected === j.id) tr.classList.add("selected");
+}
+const failure = (j) => j.error ? esc(j.error.kind + ": " + j.error.message) : "";
+// Marks the selected job's row, in either table.
+function mark(kind, id) {
+  selected = id;
+  document.querySelectorAll("tr.fit, tr.search").forEach((tr) => tr.classList.toggle("selected", tr.id === kind + "-" + id));
+}
+
+function row(f) {
+  const p = f.progress;
+  jobRow("fit", f, f.status === "running" && p ? '<progress max="' + p.steps + '" value="' + p.step + '"></progress> step ' + p.step + "/" + p.steps + " objective " + fmt(p.loss)
+    : f.status === "done" && f.result ? "loss " + fmt(f.result.train && f.result.train.loss) : failure(f));
 }
 
 function update(f) { fits.set(f.id, { ...(fits.get(f.id) || {}), ...f }); row(fits.get(f.id)); if (selected === f.id) detail(); }
@@ -85,8 +95,7 @@ async function refresh() {
 }
 
 async function select(id) {
-  selected = id;
-  document.querySelectorAll("tr.fit, tr.search").forEach((tr) => tr.classList.toggle("selected", tr.id === "fit-" + id));
+  mark("fit", id);
   const res = await api("/v1/fits/" + id); if (res.ok) fits.set(id, await res.json());
   detail();
 }
@@ -114,25 +123,13 @@ async function detail() {
 // Searches: the same list, stream and detail, with the search's progress and its best program.
 const searches = new Map();
 function searchRow(s) {
-  let tr = document.getElementById("search-" + s.id);
-  if (!tr) {
-    tr = document.createElement("tr"); tr.id = "search-" + s.id; tr.className = "search";
-    tr.onclick = () => selectSearch(s.id);
-    $("#searches tbody").prepend(tr);
-  }
   const p = s.progress, best = (x) => x === null || x === undefined ? "" : " best " + fmt(x);
-  const prog = s.status === "running" && p ? '<progress max="' + p.budget + '" value="' + p.evaluations + '"></progress> ' + p.evaluations + "/" + p.budget + best(p.best) + (p.complexity === null ? "" : " (complexity " + p.complexity + ")")
-    : s.status === "done" && s.result ? s.result.evaluations + " evaluations," + best(s.result.best && s.result.best.score) : s.error ? esc(s.error.kind + ": " + s.error.message) : "";
-  tr.dataset.status = s.status;
-  tr.innerHTML = "<td><code>" + s.id.slice(0, 8) + "</code></td><td>" + esc(s.name) + '</td><td class="status status-' + esc(s.status) + '">' + esc(s.status) +
-    '</td><td class="progress"></td><td class="muted">' + new Date(s.created).toLocaleTimeString() + "</td>";
-  tr.querySelector(".progress").innerHTML = prog;
-  if (selected === s.id) tr.classList.add("selected");
+  jobRow("search", s, s.status === "running" && p ? '<progress max="' + p.budget + '" value="' + p.evaluations + '"></progress> ' + p.evaluations + "/" + p.budget + best(p.best) + (p.complexity === null ? "" : " (complexity " + p.complexity + ")")
+    : s.status === "done" && s.result ? s.result.evaluations + " evaluations," + best(s.result.best && s.result.best.score) : failure(s));
 }
 function updateSearch(s) { searches.set(s.id, { ...(searches.get(s.id) || {}), ...s }); searchRow(searches.get(s.id)); if (selected === s.id) searchDetail(); }
 async function selectSearch(id) {
-  selected = id;
-  document.querySelectorAll("tr.fit, tr.search").forEach((tr) => tr.classList.toggle("selected", tr.id === "search-" + id));
+  mark("search", id);
   const res = await api("/v1/searches/" + id); if (res.ok) searches.set(id, await res.json());
   searchDetail();
 }
@@ -154,8 +151,8 @@ function searchDetail() {
     (r.pareto || []).map((e) => "<tr><td>" + e.complexity + "</td><td>" + fmt(e.score) + "</td><td><code>#" + esc(e.id) + "</code></td></tr>").join("") + "</tbody></table>";
 }
 const KIND = {
-  fit: { path: "/v1/fits", update, select },
-  search: { path: "/v1/searches", update: updateSearch, select: selectSearch },
+  fit: { path: "/v1/fits", table: "#fits", update, select },
+  search: { path: "/v1/searches", table: "#searches", update: updateSearch, select: selectSearch },
 };
 
 $("#search-submit").onsubmit = async (e) => {
@@ -177,6 +174,24 @@ $("#token").value = token();
 $("#token").onchange = () => { sessionStorage.setItem("dmci-token", $("#token").value); refresh(); };
 refresh(); setInterval(refresh, 1000);
 `;
+
+/** A table of jobs; the page's script fills its rows. */
+function JobTable(props: { id: string }) {
+  return (
+    <table id={props.id}>
+      <thead>
+        <tr>
+          <th>id</th>
+          <th>spec</th>
+          <th>status</th>
+          <th>progress</th>
+          <th>created</th>
+        </tr>
+      </thead>
+      <tbody></tbody>
+    </table>
+  );
+}
 
 /**
  * The dashboard page; `fixtures` are the bundled fit specs the fit form offers, `searches` the
@@ -210,18 +225,7 @@ export function dashboard(fixtures: readonly string[], searches: readonly string
           </label>
           <span id="message" class="muted"></span>
         </form>
-        <table id="fits">
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>spec</th>
-              <th>status</th>
-              <th>progress</th>
-              <th>created</th>
-            </tr>
-          </thead>
-          <tbody></tbody>
-        </table>
+        <JobTable id="fits" />
         <h2>Program searches</h2>
         <form id="search-submit">
           <label>
@@ -236,18 +240,7 @@ export function dashboard(fixtures: readonly string[], searches: readonly string
           <button type="submit" disabled={searches.length === 0}>search</button>
           <span id="search-message" class="muted"></span>
         </form>
-        <table id="searches">
-          <thead>
-            <tr>
-              <th>id</th>
-              <th>spec</th>
-              <th>status</th>
-              <th>progress</th>
-              <th>created</th>
-            </tr>
-          </thead>
-          <tbody></tbody>
-        </table>
+        <JobTable id="searches" />
         <section id="detail"></section>
         <p class="muted">
           API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a>
