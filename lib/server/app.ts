@@ -83,32 +83,88 @@ const submitRoute = createRoute({
   },
 });
 
-const getRoute = createRoute({
-  method: "get",
-  path: "/v1/fits/{id}",
-  security: BEARER,
-  summary: "A fit's status, progress, result or error",
-  request: { params: IdParamSchema },
-  responses: {
-    200: json(FitSchema, "The fit"),
-    401: failure("Missing or wrong token"),
-    404: failure("No such fit"),
-  },
+/** What tells one kind of job's routes from another's. */
+interface JobRouteKind {
+  readonly base: string;
+  readonly noun: string;
+  readonly plural: string;
+  readonly schema: z.ZodType;
+  readonly page: z.ZodType;
+  /** When "progress" events come: "while it runs", "after each round". */
+  readonly progressWhen: string;
+  /** The schema's name in the OpenAPI document (the "final" event's data). */
+  readonly final: string;
+}
+
+/** The routes every kind of job has: one job, its event stream, cancel, and the list. */
+function jobRoutes(k: JobRouteKind) {
+  const missing = failure(`No such ${k.noun}`);
+  const unauthorised = failure("Missing or wrong token");
+  return {
+    get: createRoute({
+      method: "get",
+      path: `${k.base}/{id}`,
+      security: BEARER,
+      summary: `A ${k.noun}'s status, progress, result or error`,
+      request: { params: IdParamSchema },
+      responses: { 200: json(k.schema, `The ${k.noun}`), 401: unauthorised, 404: missing },
+    }),
+    events: createRoute({
+      method: "get",
+      path: `${k.base}/{id}/events`,
+      security: BEARER,
+      summary: `Server-sent events of a ${k.noun}'s progress`,
+      description: `Events "progress" ({id, status, progress}) ${k.progressWhen}, then one "final" (the ` +
+        `${k.final}), then the end.`,
+      request: { params: IdParamSchema },
+      responses: {
+        200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" },
+        401: unauthorised,
+        404: missing,
+      },
+    }),
+    cancel: createRoute({
+      method: "delete",
+      path: `${k.base}/{id}`,
+      security: BEARER,
+      summary: `Cancel a queued or running ${k.noun}`,
+      request: { params: IdParamSchema },
+      responses: {
+        200: json(k.schema, "Cancelled"),
+        401: unauthorised,
+        404: missing,
+        409: failure("Already final"),
+      },
+    }),
+    list: createRoute({
+      method: "get",
+      path: k.base,
+      security: BEARER,
+      summary: `List ${k.plural}, newest first`,
+      request: { query: ListQuerySchema },
+      responses: { 200: json(k.page, "A page"), 400: failure("Bad query"), 401: unauthorised },
+    }),
+  };
+}
+
+const fitRoutes = jobRoutes({
+  base: "/v1/fits",
+  noun: "fit",
+  plural: "fits",
+  schema: FitSchema,
+  page: FitPageSchema,
+  progressWhen: "while it runs",
+  final: "Fit",
 });
 
-const eventsRoute = createRoute({
-  method: "get",
-  path: "/v1/fits/{id}/events",
-  security: BEARER,
-  summary: "Server-sent events of a fit's progress",
-  description:
-    'Events "progress" ({id, status, progress}) while it runs, then one "final" (the Fit), then the end.',
-  request: { params: IdParamSchema },
-  responses: {
-    200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" },
-    401: failure("Missing or wrong token"),
-    404: failure("No such fit"),
-  },
+const searchRoutes = jobRoutes({
+  base: "/v1/searches",
+  noun: "search",
+  plural: "searches",
+  schema: SearchSchema,
+  page: SearchPageSchema,
+  progressWhen: "after each round",
+  final: "Search",
 });
 
 const plotRoute = createRoute({
@@ -122,33 +178,6 @@ const plotRoute = createRoute({
     401: failure("Missing or wrong token"),
     404: failure("No such fit, or it has no plot"),
     409: failure("Not done yet"),
-  },
-});
-
-const cancelRoute = createRoute({
-  method: "delete",
-  path: "/v1/fits/{id}",
-  security: BEARER,
-  summary: "Cancel a queued or running fit",
-  request: { params: IdParamSchema },
-  responses: {
-    200: json(FitSchema, "Cancelled"),
-    401: failure("Missing or wrong token"),
-    404: failure("No such fit"),
-    409: failure("Already final"),
-  },
-});
-
-const listRoute = createRoute({
-  method: "get",
-  path: "/v1/fits",
-  security: BEARER,
-  summary: "List fits, newest first",
-  request: { query: ListQuerySchema },
-  responses: {
-    200: json(FitPageSchema, "A page"),
-    400: failure("Bad query"),
-    401: failure("Missing or wrong token"),
   },
 });
 
@@ -182,61 +211,6 @@ const searchSubmitRoute = createRoute({
     401: failure("Missing or wrong token"),
     413: failure("Body too large"),
     429: failure("Queue full; see Retry-After"),
-  },
-});
-
-const searchGetRoute = createRoute({
-  method: "get",
-  path: "/v1/searches/{id}",
-  security: BEARER,
-  summary: "A search's status, progress, result or error",
-  request: { params: IdParamSchema },
-  responses: {
-    200: json(SearchSchema, "The search"),
-    401: failure("Missing or wrong token"),
-    404: failure("No such search"),
-  },
-});
-
-const searchEventsRoute = createRoute({
-  method: "get",
-  path: "/v1/searches/{id}/events",
-  security: BEARER,
-  summary: "Server-sent events of a search's progress",
-  description:
-    'Events "progress" ({id, status, progress}) after each round, then one "final" (the Search), then the end.',
-  request: { params: IdParamSchema },
-  responses: {
-    200: { content: { "text/event-stream": { schema: z.string() } }, description: "The event stream" },
-    401: failure("Missing or wrong token"),
-    404: failure("No such search"),
-  },
-});
-
-const searchCancelRoute = createRoute({
-  method: "delete",
-  path: "/v1/searches/{id}",
-  security: BEARER,
-  summary: "Cancel a queued or running search",
-  request: { params: IdParamSchema },
-  responses: {
-    200: json(SearchSchema, "Cancelled"),
-    401: failure("Missing or wrong token"),
-    404: failure("No such search"),
-    409: failure("Already final"),
-  },
-});
-
-const searchListRoute = createRoute({
-  method: "get",
-  path: "/v1/searches",
-  security: BEARER,
-  summary: "List searches, newest first",
-  request: { query: ListQuerySchema },
-  responses: {
-    200: json(SearchPageSchema, "A page"),
-    400: failure("Bad query"),
-    401: failure("Missing or wrong token"),
   },
 });
 
@@ -405,12 +379,12 @@ export function makeApp(parts: AppParts): OpenAPIHono {
     return c.json({ items: page.items.map(view), next: page.next }, 200);
   };
 
-  app.openapi(getRoute, getJob("fit") as never);
-  app.openapi(eventsRoute, jobEvents("fit") as never);
-  app.openapi(searchGetRoute, getJob("search") as never);
-  app.openapi(searchEventsRoute, jobEvents("search") as never);
-  app.openapi(searchCancelRoute, cancelJob("search") as never);
-  app.openapi(searchListRoute, listJobs("search") as never);
+  for (const [kind, routes] of [["fit", fitRoutes], ["search", searchRoutes]] as const) {
+    app.openapi(routes.get, getJob(kind) as never);
+    app.openapi(routes.events, jobEvents(kind) as never);
+    app.openapi(routes.cancel, cancelJob(kind) as never);
+    app.openapi(routes.list, listJobs(kind) as never);
+  }
 
   app.openapi(plotRoute, async (c) => {
     const { id } = c.req.valid("param");
@@ -423,9 +397,6 @@ export function makeApp(parts: AppParts): OpenAPIHono {
     if (svg === null) return c.json(errorBody("spec", "this fit has no plot (its spec has no target)"), 404);
     return c.body(svg, 200, { "Content-Type": "image/svg+xml; charset=utf-8" }) as never;
   });
-
-  app.openapi(cancelRoute, cancelJob("fit") as never);
-  app.openapi(listRoute, listJobs("fit") as never);
 
   app.openapi(evalRoute, async (c) => {
     const body = c.req.valid("json");
