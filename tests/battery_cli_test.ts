@@ -6,21 +6,13 @@
 // Also the options --folds, --train-data and --skip-bad-cells.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { runCli } from "./helpers/cli.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const REAL = new URL("../../shared/data/battery/", import.meta.url).pathname;
 const SYNTHETIC = new URL("../fixtures/battery/synthetic/", import.meta.url).pathname;
 
-async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--stack-size=4000", CLI, "bench", "battery", "--no-plots", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+/** Runs `cli.ts bench battery --no-plots …` in a subprocess. */
+const bench = (args: string[]) => runCli(["bench", "battery", "--no-plots", ...args]);
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -5,19 +5,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { normal } from "../lib/random.ts";
+import { runCli } from "./helpers/cli.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--stack-size=4000", CLI, "bench", "enso", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+/** Runs `cli.ts bench enso …` in a subprocess. */
+const bench = (args: string[]) => runCli(["bench", "enso", ...args]);
 
 /** A monthly CSV from `first` to `last` inclusive; `cell(t, j)` gives series j in month t. */
 function monthly(

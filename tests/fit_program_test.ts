@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadSpec } from "../lib/fit/spec.ts";
 import { fitSpec } from "../lib/fit/fit.ts";
+import { runCli } from "./helpers/cli.ts";
 
 const SPECS = new URL("../fixtures/specs/", import.meta.url).pathname;
 const ANOMALIES = new URL("../fixtures/data/nino12_anomalies.csv", import.meta.url).pathname;
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /**
  * The exact Gaussian AR(1) log-likelihood with a stationary start, maximised independently of
@@ -78,16 +78,8 @@ Deno.test("Adam through fitSpec reaches the L-BFGS optimum of the exponential de
   assert.ok(r.train.loss! <= lb.train.loss! * (1 + 1e-6));
 });
 
-async function fitCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--stack-size=4000", CLI, "fit", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+/** Runs `cli.ts fit …` in a subprocess. */
+const fitCli = (args: string[]) => runCli(["fit", ...args]);
 
 Deno.test("fit --json prints one results document; --mode direct gives the interpreted fit", async () => {
   const spec = join(SPECS, "exponential_decay.json");

@@ -5,9 +5,9 @@ import { basename, join } from "node:path";
 import { loadSpec } from "../lib/fit/spec.ts";
 import { fitSpec } from "../lib/fit/fit.ts";
 import { SYNTHETIC } from "../scripts/make_fixtures.ts";
+import { runCli } from "./helpers/cli.ts";
 
 const SPECS = new URL("../fixtures/specs/", import.meta.url).pathname;
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 async function specsFor(csv: string): Promise<string[]> {
   const out: string[] = [];
@@ -71,20 +71,7 @@ Deno.test("restarts: every start is reported and the best one is kept", async ()
 });
 
 /** Runs `cli.ts fit …` in a subprocess. */
-async function fitCli(
-  args: string[],
-  cwd?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--v8-flags=--stack-size=4000", CLI, "fit", ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const fitCli = (args: string[], cwd?: string) => runCli(["fit", ...args], cwd);
 
 /** Writes a spec (and files) into a temp dir and returns the spec path. */
 async function tempSpec(spec: unknown, files: Record<string, string> = {}): Promise<string> {

@@ -11,29 +11,11 @@ import { join } from "node:path";
 import { fencedReply, reply, startServer, type Step } from "./helpers/llm_server.ts";
 import type { HistoryRecord } from "../lib/search/controller.ts";
 import type { ProposerCall } from "../lib/search/types.ts";
+import { lineSearchSpec } from "./helpers/line_search.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const SPEC = {
-  name: "line-llm",
-  inputs: { x: "x" },
-  target: "y",
-  data: {
-    columns: {
-      x: Array.from({ length: 24 }, (_, i) => i / 4),
-      y: Array.from({ length: 24 }, (_, i) => 2 + 0.75 * i + 0.05 * Math.cos(3 * i)),
-    },
-  },
-  split: { kind: "fraction", train: 0.8 },
-  backend: "f64",
-  search: {
-    task: "fit",
-    seeds: [{ text: "(+ 1.0 (* 1.0 x))" }],
-    primitives: ["+", "*", "exp"],
-    restarts: 1,
-    steps: 40,
-  },
-};
+const SPEC = lineSearchSpec("line-llm", 24, { restarts: 1, steps: 40 });
 
 const lines = <T>(text: string): T[] => text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 

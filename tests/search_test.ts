@@ -23,6 +23,7 @@ import { predictCells } from "../lib/domains/battery/fit.ts";
 import { batteryConstants, leaveOneCellOutFolds } from "../lib/search/tasks/battery.ts";
 import { createF64Backend } from "../lib/backend/f64/mod.ts";
 import { runtimeFor } from "../lib/program.ts";
+import { lineSearchSpec } from "./helpers/line_search.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -33,27 +34,8 @@ async function writeSpec(spec: unknown): Promise<string> {
   return path;
 }
 
-const LINE = {
-  name: "line",
-  inputs: { x: "x" },
-  target: "y",
-  // y = 2 + 3x + wiggle, 20 rows; the last 4 are test rows
-  data: {
-    columns: {
-      x: Array.from({ length: 20 }, (_, i) => i / 4),
-      y: Array.from({ length: 20 }, (_, i) => 2 + 0.75 * i + 0.05 * Math.cos(3 * i)),
-    },
-  },
-  split: { kind: "fraction", train: 0.8 },
-  backend: "f64",
-  search: {
-    task: "fit",
-    seeds: [{ text: "(+ 1.0 (* 1.0 x))" }],
-    primitives: ["+", "*", "exp"],
-    validation: 0.25,
-    restarts: 2,
-  },
-};
+// y = 2 + 3x + wiggle, 20 rows; the last 4 are test rows
+const LINE = lineSearchSpec("line", 20, { validation: 0.25, restarts: 2 });
 
 Deno.test("search spec: a fit spec's errors, with line:col, in the search block too", async () => {
   const bad = await writeSpec(JSON.stringify({ ...LINE, search: { ...LINE.search, islands: 0 } }, null, 2));

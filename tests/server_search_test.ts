@@ -11,30 +11,12 @@ import { FitClient, FitServerError } from "../mod.ts";
 import { startServerProcess, until } from "./helpers/server.ts";
 import { fencedReply, reply, startServer as startLlmServer } from "./helpers/llm_server.ts";
 import { configFromEnv, SERVE_USAGE, serveFlags } from "../lib/server/config.ts";
+import { lineSearchSpec } from "./helpers/line_search.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-/** A small inline search: y = 2 + 0.75·x (+ a wiggle) over x. */
-const LINE = {
-  name: "line-inline",
-  inputs: { x: "x" },
-  target: "y",
-  data: {
-    columns: {
-      x: Array.from({ length: 24 }, (_, i) => i / 4),
-      y: Array.from({ length: 24 }, (_, i) => 2 + 0.75 * i + 0.05 * Math.cos(3 * i)),
-    },
-  },
-  split: { kind: "fraction", train: 0.8 },
-  backend: "f64",
-  search: {
-    task: "fit",
-    seeds: [{ text: "(+ 1.0 (* 1.0 x))" }],
-    primitives: ["+", "*", "exp"],
-    restarts: 1,
-    steps: 40,
-  },
-};
+/** A small inline search (y = 2 + 0.75·x, 24 rows). */
+const LINE = lineSearchSpec("line-inline", 24, { restarts: 1, steps: 40 });
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return await fetch(url, {
