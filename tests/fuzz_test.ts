@@ -1,15 +1,16 @@
 /**
  * The differential fuzzer (bench/fuzz/) in CI: a fixed-seed sample of generated programs
- * (direct, interpreted, tower sample, central differences, Guile) and of malformed inputs
- * finds nothing; the generator is deterministic and uses what it claims; and the checks do
- * catch what they look for (an injected wrong value, a host exception, a hang), with a
- * shrunk reproducer. The long run is `deno task fuzz --count 100000 --guile` (README).
+ * (direct, interpreted, tower sample, traced direct/interpreted/tower, central differences,
+ * Guile) and of malformed inputs finds nothing; the generator is deterministic and uses what
+ * it claims; and the checks do catch what they look for (an injected wrong value, a host
+ * exception, a stale trace, a hang), with a shrunk reproducer. The long run is `deno task fuzz --count 100000 --guile` (README).
  */
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";
+import type { StagedFunction } from "../lib/backend/backend.ts";
 import { interpretedValueAndGrad } from "../lib/dmci.ts";
-import { loadProgram, runProgram } from "../lib/program.ts";
-import { checkProgram, type RunMode } from "../bench/fuzz/check.ts";
+import { loadProgram, runProgram, stageProgram } from "../lib/program.ts";
+import { checkProgram, emptyTally, type RunMode, type TracedMode } from "../bench/fuzz/check.ts";
 import { fuzz } from "../bench/fuzz/cli.ts";
 import { generateProgram } from "../bench/fuzz/generate.ts";
 import { compareWithGuile } from "../bench/fuzz/guile.ts";
@@ -18,7 +19,7 @@ import { shrink, shrinkText } from "../bench/fuzz/shrink.ts";
 
 const SEED = 20_261_204;
 
-Deno.test("fuzz sample: 400 programs agree direct, interpreted, in the tower sample and with central differences", async () => {
+Deno.test("fuzz sample: 400 programs agree direct, interpreted, traced, in the tower sample and with central differences", async () => {
   const run = await fuzz({
     mode: "programs",
     count: 400,
@@ -30,6 +31,22 @@ Deno.test("fuzz sample: 400 programs agree direct, interpreted, in the tower sam
   assert.deepEqual(run.findings, []);
   assert.deepEqual(run.hangs, []);
   assert.equal(run.written.size, 400);
+  // Traced direct and interpreted on every program (16 in the tower): 3 calls each when the
+  // program has parameters; most calls after the first must be replays, or little was tested.
+  assert.ok(run.tally.calls >= 2 * 2 * 400, `${run.tally.calls} traced calls`);
+  assert.ok(run.tally.replays >= 0.5 * run.tally.calls, `${run.tally.replays} replays of ${run.tally.calls}`);
+});
+
+Deno.test("fuzz sample, traced: 100 more programs, each call a recording or a replay that agrees", () => {
+  const tally = emptyTally();
+  for (let i = 0; i < 100; i++) {
+    const seed = SEED + 10_000 + i;
+    const finding = checkProgram(generateProgram(seed).text, `fuzz-${seed}.scm`, seed, [], { tally });
+    // A kink (central differences at a tie as written) is counted, not a failure.
+    assert.ok(finding === undefined || finding.kind === "kink", `seed ${seed}: ${JSON.stringify(finding)}`);
+  }
+  assert.equal(tally.replays + tally.recordings, tally.calls);
+  assert.ok(tally.replays >= 0.5 * tally.calls, `${tally.replays} replays of ${tally.calls}`);
 });
 
 Deno.test("fuzz sample: 300 programs give Guile's value", async () => {
@@ -100,6 +117,30 @@ const THROWS: RunMode = {
     throw new TypeError("boom");
   },
 };
+
+/** Traced direct that keeps answering with its first result: a trace replayed where it is stale. */
+const STALE: TracedMode = {
+  name: "stale",
+  every: 1,
+  exact: true,
+  stage: (p) => {
+    const real = stageProgram(p, f64Backend);
+    let first: ReturnType<StagedFunction["valueAndGrad"]> | undefined;
+    return { ...real, valueAndGrad: (theta) => first ??= real.valueAndGrad(theta) };
+  },
+};
+
+Deno.test("the traced check catches a stale trace at the perturbed θ, and shrinks the reproducer", () => {
+  const { forms, text } = generateProgram(SEED + 3);
+  assert.equal(checkProgram(text, "f.scm", 0, []), undefined);
+  const finding = checkProgram(text, "f.scm", 0, [], { traced: [STALE] });
+  assert.equal(finding?.kind, "mismatch");
+  assert.equal(finding?.mode, "stale");
+  assert.match(finding!.detail, /^call at the perturbed θ: /);
+  const small = shrink(forms, finding!, (t) => checkProgram(t, "f.scm", 0, [], { traced: [STALE] }));
+  assert.ok(small.length < text.length, `shrunk ${small.length} of ${text.length} characters`);
+  assert.equal(checkProgram(small, "f.scm", 0, [], { traced: [STALE] })?.kind, "mismatch");
+});
 
 Deno.test("the check finds an injected mismatch and a host exception, and shrinks the reproducer", () => {
   const { forms, text } = generateProgram(SEED + 3);

@@ -1,15 +1,18 @@
 /**
  * The fuzzer's differential check of one program: it runs in each run mode (direct,
  * interpreted, the tower on a sample), value and gradient on f64, and the modes must agree
- * with direct (lib/verify.ts's relative difference and f64 tolerance); the direct gradient
- * must agree with float64 central differences (lib/verify.ts); and nothing may throw a host
- * error. An error of the language (a DmciError) must be the same in every mode.
+ * with direct (lib/verify.ts's relative difference and f64 tolerance); it runs staged
+ * (traced: recorded, replayed at the same θ, replayed at a perturbed θ) direct, interpreted
+ * and in the tower sample, and each call must agree with an untraced direct run at its θ, so
+ * a stale trace is caught; the direct gradient must agree with float64 central differences
+ * (lib/verify.ts); and nothing may throw a host error. An error of the language (a DmciError)
+ * must be the same in every mode.
  */
 import { f64Backend } from "../../lib/backend/f64/mod.ts";
-import type { ValueAndGrad } from "../../lib/backend/backend.ts";
-import { interpretedValueAndGrad } from "../../lib/dmci.ts";
+import type { StagedFunction, ValueAndGrad } from "../../lib/backend/backend.ts";
+import { interpretedValueAndGrad, stageInterpreted } from "../../lib/dmci.ts";
 import { DmciError } from "../../lib/errors.ts";
-import { loadProgram, type Program, valueAndGrad } from "../../lib/program.ts";
+import { loadProgram, type Program, stageProgram, valueAndGrad } from "../../lib/program.ts";
 import { finiteDifferenceError, perturbedTheta, relativeDiff, TOLERANCES } from "../../lib/verify.ts";
 
 /** Step budget of every fuzz run: generated programs are small; a runaway one is a limit error. */
@@ -25,14 +28,63 @@ export interface RunMode {
 
 const limits = { fuel: FUZZ_FUEL };
 
-/**
- * The modes compared with direct execution. A traced mode (issue 9: f64 value-and-gradient
- * traced on the first call and replayed) is added here, as one more entry, once it lands.
- */
+/** The modes compared with direct execution. */
 export const RUN_MODES: readonly RunMode[] = [
   { name: "interpreted", every: 1, run: (p) => interpretedValueAndGrad(p, f64Backend, { limits }) },
   { name: "tower", every: 25, run: (p) => interpretedValueAndGrad(p, f64Backend, { limits, levels: 2 }) },
 ];
+
+/**
+ * A way of running a program staged (`Backend.stage`: on f64, traced). Its calls — the
+ * recording at θ₀, a replay at θ₀, and one at a perturbed θ — must each equal an untraced
+ * direct run at that θ.
+ */
+export interface TracedMode {
+  readonly name: string;
+  /** Run only for every `every`-th program (1: all). */
+  readonly every: number;
+  /** Must equal untraced direct to the bit (a replay repeats the untraced formulas in order). */
+  readonly exact: boolean;
+  readonly stage: (prog: Program) => StagedFunction;
+}
+
+/** The traced modes (README "Tracing on f64"). */
+export const TRACED_MODES: readonly TracedMode[] = [
+  { name: "traced direct", every: 1, exact: true, stage: (p) => stageProgram(p, f64Backend, { limits }) },
+  {
+    name: "traced interpreted",
+    every: 1,
+    exact: false,
+    stage: (p) => stageInterpreted(p, f64Backend, { limits }),
+  },
+  {
+    name: "traced tower",
+    every: 25,
+    exact: false,
+    stage: (p) => stageInterpreted(p, f64Backend, { limits, levels: 2 }),
+  },
+];
+
+/** How the traced calls were answered, summed over programs (a run that never replays tests little). */
+export interface TraceTally {
+  /** Staged calls answered by replaying a trace. */
+  replays: number;
+  /** Staged calls that recorded (the first, and any whose guards failed). */
+  recordings: number;
+  /** Staged calls in all. */
+  calls: number;
+}
+
+/** A tally with nothing counted. */
+export function emptyTally(): TraceTally {
+  return { replays: 0, recordings: 0, calls: 0 };
+}
+
+/** What `checkProgram` runs besides direct and `modes`, and where it counts traced calls. */
+export interface CheckOptions {
+  readonly traced?: readonly TracedMode[];
+  readonly tally?: TraceTally;
+}
 
 /** What went wrong with a program, if anything. */
 export interface Finding {
@@ -75,6 +127,7 @@ export function checkProgram(
   file: string,
   index: number,
   modes: readonly RunMode[] = RUN_MODES,
+  options: CheckOptions = {},
 ): Finding | undefined {
   let prog: Program;
   try {
@@ -92,16 +145,32 @@ export function checkProgram(
     const finding = compare(direct, other, mode.name);
     if (finding) return finding;
   }
+  // Untraced direct at the perturbed θ (verify's seed 1): the reference of the traced replays
+  // there, and of central differences where they disagree at θ₀.
+  const thetaP = perturbedTheta(file, 1, prog.theta0);
+  let perturbed: Outcome | Finding | undefined;
+  const atPerturbed = () =>
+    perturbed ??= attempt(() => valueAndGrad(prog, f64Backend, { limits, theta: thetaP }), "direct");
+  for (const mode of options.traced ?? TRACED_MODES) {
+    if (index % mode.every !== 0) continue;
+    const finding = checkTraced(
+      prog,
+      mode,
+      direct,
+      prog.params.length > 0 ? [thetaP, atPerturbed] : null,
+      options.tally,
+    );
+    if (finding) return finding;
+  }
   if (direct.ok && prog.params.length > 0 && Number.isFinite(direct.vg.value)) {
     const err = finiteDifferenceError(prog, f64Backend, prog.theta0, grads(direct.vg));
     if (err > TOLERANCES.fd) {
       // Generated comparisons may tie exactly at the literals as written ((> k k), a kink of
       // abs/max/min): there central differences straddle a branch. A gradient that agrees at
       // a perturbed θ (verify's seed 1) is right where the program is differentiable.
-      const theta = perturbedTheta(file, 1, prog.theta0);
-      const vg = attempt(() => valueAndGrad(prog, f64Backend, { limits, theta }), "direct");
+      const vg = atPerturbed();
       const again = !isFinding(vg) && vg.ok
-        ? finiteDifferenceError(prog, f64Backend, theta, grads(vg.vg))
+        ? finiteDifferenceError(prog, f64Backend, thetaP, grads(vg.vg))
         : Infinity;
       return again > TOLERANCES.fd
         ? {
@@ -119,7 +188,56 @@ export function checkProgram(
   return undefined;
 }
 
-function compare(direct: Outcome, other: Outcome, mode: string): Finding | undefined {
+/**
+ * The staged calls of one traced mode: record at θ₀, replay at θ₀, replay at the perturbed θ
+ * (when the program has parameters), each against untraced direct at its θ.
+ */
+function checkTraced(
+  prog: Program,
+  mode: TracedMode,
+  direct: Outcome,
+  perturbed: [number[], () => Outcome | Finding] | null,
+  tally: TraceTally | undefined,
+): Finding | undefined {
+  let staged: StagedFunction;
+  try {
+    staged = mode.stage(prog);
+  } catch (e) {
+    return {
+      kind: "crash",
+      mode: mode.name,
+      detail: `staging: ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+  const calls: [string, readonly number[], () => Outcome | Finding][] = [
+    ["recording at θ₀", prog.theta0, () => direct],
+    ["replay at θ₀", prog.theta0, () => direct],
+  ];
+  if (perturbed) calls.push(["call at the perturbed θ", perturbed[0], perturbed[1]]);
+  for (const [call, theta, reference] of calls) {
+    const before = staged.stats();
+    const got = attempt(() => staged.valueAndGrad(theta), mode.name);
+    if (tally) {
+      const after = staged.stats();
+      tally.calls++;
+      tally.replays += after.replays - before.replays;
+      tally.recordings += after.recordings - before.recordings;
+    }
+    if (isFinding(got)) return { ...got, detail: `${call}: ${got.detail}` };
+    const expected = reference();
+    if (isFinding(expected)) return expected;
+    const finding = compare(expected, got, mode.name, mode.exact ? 0 : TOLERANCES.interpF64);
+    if (finding) return { ...finding, detail: `${call}: ${finding.detail}` };
+  }
+  return undefined;
+}
+
+function compare(
+  direct: Outcome,
+  other: Outcome,
+  mode: string,
+  tol: number = TOLERANCES.interpF64,
+): Finding | undefined {
   if (!direct.ok || !other.ok) {
     const a = direct.ok ? "a value" : `${direct.error.kind}: ${direct.error.message}`;
     const b = other.ok ? "a value" : `${other.error.kind}: ${other.error.message}`;
@@ -127,7 +245,6 @@ function compare(direct: Outcome, other: Outcome, mode: string): Finding | undef
     if (!direct.ok && !other.ok && direct.error.kind === other.error.kind) return undefined;
     return { kind: "error-mismatch", mode, detail: `direct gives ${a}, ${mode} gives ${b}` };
   }
-  const tol = TOLERANCES.interpF64;
   const v = relativeDiff([direct.vg.value], [other.vg.value]);
   const sameNaN = Number.isNaN(direct.vg.value) && Number.isNaN(other.vg.value);
   if (!sameNaN && !(v.maxRel <= tol)) {

@@ -7,7 +7,7 @@
  * crash, hang or mismatch is written to DIR as a shrunk reproducer. Exits 1 on any finding.
  */
 import { parseArgs } from "node:util";
-import { checkProgram, type Finding } from "./check.ts";
+import { checkProgram, emptyTally, type Finding, type TraceTally } from "./check.ts";
 import { generateProgram } from "./generate.ts";
 import { checkMalformed, mutant } from "./malformed.ts";
 import { shrink, shrinkText } from "./shrink.ts";
@@ -31,6 +31,8 @@ export interface FuzzRun {
   /** Seeds whose only disagreement is central differences at a tie or kink (see check.ts). */
   readonly kinks: number[];
   readonly written: Map<number, string>;
+  /** How the traced calls of all programs were answered. */
+  readonly tally: TraceTally;
   readonly ms: number;
 }
 
@@ -50,6 +52,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
   const hangs: number[] = [];
   const kinks: number[] = [];
   const written = new Map<number, string>();
+  const tally = emptyTally();
   let done = 0;
   const slot = async (): Promise<void> => {
     while (queue.length) {
@@ -80,6 +83,11 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
           if (r.finding?.kind === "kink") kinks.push(r.seed);
           else if (r.finding) findings.push({ seed: r.seed, finding: r.finding });
           if (r.written !== undefined) written.set(r.seed, r.written);
+          if (r.tally) {
+            tally.calls += r.tally.calls;
+            tally.replays += r.tally.replays;
+            tally.recordings += r.tally.recordings;
+          }
           arm();
         };
         worker.onerror = (e) => {
@@ -100,7 +108,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
     }
   };
   await Promise.all(Array.from({ length: o.workers }, slot));
-  return { findings, hangs, kinks, written, ms: performance.now() - t0 };
+  return { findings, hangs, kinks, written, tally, ms: performance.now() - t0 };
 }
 
 function count<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
@@ -152,6 +160,7 @@ async function main(): Promise<number> {
       findings: count(run.findings, (f) => `${f.finding.kind} (${f.finding.mode})`),
       hangs: run.hangs.length,
       kinks: run.kinks.length,
+      traced: run.tally,
     };
     if (values.guile) {
       const t0 = performance.now();
