@@ -157,6 +157,23 @@ Deno.test("the check finds an injected mismatch and a host exception, and shrink
   assert.equal(checkProgram(small, "f.scm", 0, [WRONG])?.kind, "mismatch");
 });
 
+Deno.test("central differences: round-off of a value that cancels and a perturbation that lands by a jump are counted, not failures", () => {
+  // Found by the 100 000-program run (seeds 88044 and 90134), shrunk. The gradient in k3 is
+  // 5.6e-17 (reverse mode sums ±1 ± 2·k3 in an order that does not cancel); the value is 0
+  // at every θ.
+  const cancels = "(define k3 0.22)\n(define (rec4 n) (+ k3 0.5 (* k3 k3)))\n" +
+    "(let loop6 ((i7 0) (acc8 0.5)) (- (rec4 5) (rec4 5)))";
+  assert.equal(checkProgram(cancels, "fuzz-88044.scm", 1)?.kind, "roundoff");
+  // (> k1 -1) ties at θ₀, and verify's seed 1 moves k1 by 1.2e-6, within a step of the jump.
+  const jump = "(define k1 -1.0)\n" +
+    "(/ (length (filter (lambda (x6) (> x6 -1)) (list 0.5 (+ -1.99 0.5 (if (> k1 -1) k1 2)) 0.5))) 0.5)";
+  const finding = checkProgram(jump, "fuzz-90134.scm", 1);
+  assert.equal(finding?.kind, "kink");
+  assert.match(finding!.detail, /as written, 1, [^,]+, [^,]+ perturbed$/);
+  // A gradient central differences do resolve is no round-off: (* 1e-16 k) has gradient 1e-16.
+  assert.equal(checkProgram("(define k 0.5) (* 1e-16 k)", "f.scm", 1), undefined);
+});
+
 Deno.test("a worker that takes longer than the timeout is a hang, and the run goes on after it", async () => {
   const run = await fuzz({
     mode: "programs",

@@ -90,11 +90,12 @@ export interface CheckOptions {
 export interface Finding {
   /**
    * crash (a host exception), mismatch (value or gradient between modes), error-mismatch (an
-   * error in one mode only), fd (gradient vs central differences, at θ and at a perturbed θ);
-   * kink is no failure: central differences disagree only at the literals as written, where
-   * a comparison ties or abs/max/min is at its kink (counted, not a defect).
+   * error in one mode only), fd (gradient vs central differences, at θ and at a perturbed θ).
+   * No failures (counted, not defects): kink, central differences disagree only at the
+   * literals as written, where a comparison ties or abs/max/min is at its kink; roundoff,
+   * they disagree only in gradient entries below `ROUNDOFF` that they put at zero.
    */
-  readonly kind: "crash" | "mismatch" | "fd" | "error-mismatch" | "kink";
+  readonly kind: "crash" | "mismatch" | "fd" | "error-mismatch" | "kink" | "roundoff";
   /** The mode at fault. */
   readonly mode: string;
   readonly detail: string;
@@ -164,29 +165,65 @@ export function checkProgram(
   }
   if (direct.ok && prog.params.length > 0 && Number.isFinite(direct.vg.value)) {
     const err = finiteDifferenceError(prog, f64Backend, prog.theta0, grads(direct.vg));
-    if (err > TOLERANCES.fd) {
-      // Generated comparisons may tie exactly at the literals as written ((> k k), a kink of
-      // abs/max/min): there central differences straddle a branch. A gradient that agrees at
-      // a perturbed θ (verify's seed 1) is right where the program is differentiable.
-      const vg = atPerturbed();
-      const again = !isFinding(vg) && vg.ok
-        ? finiteDifferenceError(prog, f64Backend, thetaP, grads(vg.vg))
-        : Infinity;
-      return again > TOLERANCES.fd
-        ? {
-          kind: "fd",
-          mode: "direct",
-          detail: `central differences: relative error ${err}, ${again} perturbed`,
-        }
-        : {
-          kind: "kink",
-          mode: "direct",
-          detail: `central differences: relative error ${err} as written, ${again} perturbed`,
-        };
-    }
+    if (err > TOLERANCES.fd) return fdFinding(prog, file, grads(direct.vg), err, atPerturbed);
   }
   return undefined;
 }
+
+/**
+ * Gradient entries below this (in absolute value) that central differences put at zero are
+ * round-off of a value that cancels to the bit (e.g. `(- (f k) (f k))`: reverse mode sums
+ * the partials of the two calls, ±1 ± 2k, in an order that need not cancel exactly).
+ */
+export const ROUNDOFF = 1e-15;
+
+/**
+ * A gradient that disagrees with central differences at θ₀ (relative error `err`): a
+ * failure (`fd`) unless it is round-off or a kink.
+ */
+function fdFinding(
+  prog: Program,
+  file: string,
+  grad: readonly number[],
+  err: number,
+  atPerturbed: () => Outcome | Finding,
+): Finding {
+  const tol = TOLERANCES.fd;
+  const zeroed = grad.map((g) => Math.abs(g) < ROUNDOFF ? 0 : g);
+  if (
+    zeroed.some((g, i) => g !== grad[i]) &&
+    finiteDifferenceError(prog, f64Backend, prog.theta0, zeroed) <= tol
+  ) {
+    return {
+      kind: "roundoff",
+      mode: "direct",
+      detail: `central differences: relative error ${err}, 0 with the entries below ${ROUNDOFF} as 0`,
+    };
+  }
+  // Generated comparisons may tie exactly at the literals as written ((> k k), a kink of
+  // abs/max/min): there central differences straddle a branch. A gradient that agrees at a
+  // perturbed θ (verify's seed 1) is right where the program is differentiable. Seed 1 may
+  // itself land within a step of a jump (a perturbation of 10⁻⁶): then seeds 2 and 3 must
+  // both agree.
+  const errAt = (seed: number): number => {
+    const theta = perturbedTheta(file, seed, prog.theta0);
+    const vg = seed === 1
+      ? atPerturbed()
+      : attempt(() => valueAndGrad(prog, f64Backend, { limits, theta }), "direct");
+    return !isFinding(vg) && vg.ok ? finiteDifferenceError(prog, f64Backend, theta, grads(vg.vg)) : Infinity;
+  };
+  const e1 = errAt(1);
+  const more = e1 > tol ? [errAt(2), errAt(3)] : [];
+  const detail = `central differences: relative error ${err} as written, ${
+    [e1, ...more].join(", ")
+  } perturbed`;
+  return more.some((e) => !(e <= tol))
+    ? { kind: "fd", mode: "direct", detail }
+    : { kind: "kink", mode: "direct", detail };
+}
+
+/** Kinds of finding that are counted and reported, not failures (see `Finding`). */
+export const COUNTED_KINDS: ReadonlySet<Finding["kind"]> = new Set(["kink", "roundoff"]);
 
 /**
  * The staged calls of one traced mode: record at θ₀, replay at θ₀, replay at the perturbed θ

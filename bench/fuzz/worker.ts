@@ -5,7 +5,7 @@
 /// <reference lib="deno.worker" />
 import { f64Backend } from "../../lib/backend/f64/mod.ts";
 import { loadProgram, runProgram } from "../../lib/program.ts";
-import { checkProgram, emptyTally, FUZZ_FUEL, type TraceTally } from "./check.ts";
+import { checkProgram, COUNTED_KINDS, emptyTally, FUZZ_FUEL, type TraceTally } from "./check.ts";
 import { generateProgram } from "./generate.ts";
 import { checkMalformed, mutant } from "./malformed.ts";
 
@@ -39,7 +39,7 @@ self.onmessage = (e: MessageEvent<WorkRequest>) => {
     const tally = emptyTally();
     const finding = checkProgram(text, file, seed, undefined, { tally });
     let value: string | undefined;
-    if (written && (!finding || finding.kind === "kink")) {
+    if (written && (!finding || COUNTED_KINDS.has(finding.kind))) {
       try {
         value = runProgram(loadProgram(text, file, { model: false }), f64Backend, {
           limits: { fuel: FUZZ_FUEL },
