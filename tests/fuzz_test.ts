@@ -158,7 +158,7 @@ Deno.test("the check finds an injected mismatch and a host exception, and shrink
 });
 
 Deno.test("central differences: round-off of a value that cancels and a perturbation that lands by a jump are counted, not failures", () => {
-  // Found by the 100 000-program run (seeds 88044 and 90134), shrunk. The gradient in k3 is
+  // Found by the 100 000-program runs (seeds 88044, 90134, 96804), shrunk. The gradient in k3 is
   // 5.6e-17 (reverse mode sums ±1 ± 2·k3 in an order that does not cancel); the value is 0
   // at every θ.
   const cancels = "(define k3 0.22)\n(define (rec4 n) (+ k3 0.5 (* k3 k3)))\n" +
@@ -170,6 +170,11 @@ Deno.test("central differences: round-off of a value that cancels and a perturba
   const finding = checkProgram(jump, "fuzz-90134.scm", 1);
   assert.equal(finding?.kind, "kink");
   assert.match(finding!.detail, /as written, 1, [^,]+, [^,]+ perturbed$/);
+  // Seed 96804, shrunk further: (1 − k1) + (k1 − 1) is −4.4e-16 and its gradient 0; central
+  // differences of that noise disagree with 0 at every θ.
+  const noise = "(define k1 -1.34)\n" +
+    "(apply + (map (lambda (x2) (+ 0 (* k1 -2) (- x2 1))) (list (+ 2 k1) (+ (+ k1 k1) k1))))";
+  assert.equal(checkProgram(noise, "fuzz-96804.scm", 1)?.kind, "roundoff");
   // A gradient central differences do resolve is no round-off: (* 1e-16 k) has gradient 1e-16.
   assert.equal(checkProgram("(define k 0.5) (* 1e-16 k)", "f.scm", 1), undefined);
 });

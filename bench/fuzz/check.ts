@@ -93,7 +93,8 @@ export interface Finding {
    * error in one mode only), fd (gradient vs central differences, at θ and at a perturbed θ).
    * No failures (counted, not defects): kink, central differences disagree only at the
    * literals as written, where a comparison ties or abs/max/min is at its kink; roundoff,
-   * they disagree only in gradient entries below `ROUNDOFF` that they put at zero.
+   * they disagree only in gradient entries below `ROUNDOFF` that they put at zero, or the
+   * value and every gradient entry are below `ROUNDOFF` (the round-off of a sum that cancels).
    */
   readonly kind: "crash" | "mismatch" | "fd" | "error-mismatch" | "kink" | "roundoff";
   /** The mode at fault. */
@@ -165,7 +166,9 @@ export function checkProgram(
   }
   if (direct.ok && prog.params.length > 0 && Number.isFinite(direct.vg.value)) {
     const err = finiteDifferenceError(prog, f64Backend, prog.theta0, grads(direct.vg));
-    if (err > TOLERANCES.fd) return fdFinding(prog, file, grads(direct.vg), err, atPerturbed);
+    if (err > TOLERANCES.fd) {
+      return fdFinding(prog, file, direct.vg.value, grads(direct.vg), err, atPerturbed);
+    }
   }
   return undefined;
 }
@@ -184,6 +187,7 @@ export const ROUNDOFF = 1e-15;
 function fdFinding(
   prog: Program,
   file: string,
+  value: number,
   grad: readonly number[],
   err: number,
   atPerturbed: () => Outcome | Finding,
@@ -198,6 +202,15 @@ function fdFinding(
       kind: "roundoff",
       mode: "direct",
       detail: `central differences: relative error ${err}, 0 with the entries below ${ROUNDOFF} as 0`,
+    };
+  }
+  // A value and gradient that are both below ROUNDOFF are the round-off of a sum that cancels
+  // ((1 − k) + (k − 1)): central differences of that noise measure nothing.
+  if (Math.abs(value) < ROUNDOFF && grad.every((g) => Math.abs(g) < ROUNDOFF)) {
+    return {
+      kind: "roundoff",
+      mode: "direct",
+      detail: `central differences: relative error ${err} of a value ${value} and gradient below ${ROUNDOFF}`,
     };
   }
   // Generated comparisons may tie exactly at the literals as written ((> k k), a kink of
