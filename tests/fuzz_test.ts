@@ -1,15 +1,16 @@
 /**
  * The differential fuzzer (bench/fuzz/) in CI: a fixed-seed sample of generated programs
- * (direct, interpreted, tower sample, central differences, Guile) and of malformed inputs
- * finds nothing; the generator is deterministic and uses what it claims; and the checks do
- * catch what they look for (an injected wrong value, a host exception, a hang), with a
- * shrunk reproducer. The long run is `deno task fuzz --count 100000 --guile` (README).
+ * (direct, interpreted, tower sample, traced direct/interpreted/tower, central differences,
+ * Guile) and of malformed inputs finds nothing; the generator is deterministic and uses what
+ * it claims; and the checks do catch what they look for (an injected wrong value, a host
+ * exception, a stale trace, a hang), with a shrunk reproducer. The long run is `deno task fuzz --count 100000 --guile` (README).
  */
 import assert from "node:assert/strict";
 import { f64Backend } from "../lib/backend/f64/mod.ts";
+import type { StagedFunction } from "../lib/backend/backend.ts";
 import { interpretedValueAndGrad } from "../lib/dmci.ts";
-import { loadProgram, runProgram } from "../lib/program.ts";
-import { checkProgram, type RunMode } from "../bench/fuzz/check.ts";
+import { loadProgram, runProgram, stageProgram, valueAndGrad } from "../lib/program.ts";
+import { checkProgram, emptyTally, type RunMode, type TracedMode } from "../bench/fuzz/check.ts";
 import { fuzz } from "../bench/fuzz/cli.ts";
 import { generateProgram } from "../bench/fuzz/generate.ts";
 import { compareWithGuile } from "../bench/fuzz/guile.ts";
@@ -18,7 +19,7 @@ import { shrink, shrinkText } from "../bench/fuzz/shrink.ts";
 
 const SEED = 20_261_204;
 
-Deno.test("fuzz sample: 400 programs agree direct, interpreted, in the tower sample and with central differences", async () => {
+Deno.test("fuzz sample: 400 programs agree direct, interpreted, traced, in the tower sample and with central differences", async () => {
   const run = await fuzz({
     mode: "programs",
     count: 400,
@@ -30,6 +31,22 @@ Deno.test("fuzz sample: 400 programs agree direct, interpreted, in the tower sam
   assert.deepEqual(run.findings, []);
   assert.deepEqual(run.hangs, []);
   assert.equal(run.written.size, 400);
+  // Traced direct and interpreted on every program (16 in the tower): 3 calls each when the
+  // program has parameters; most calls after the first must be replays, or little was tested.
+  assert.ok(run.tally.calls >= 2 * 2 * 400, `${run.tally.calls} traced calls`);
+  assert.ok(run.tally.replays >= 0.5 * run.tally.calls, `${run.tally.replays} replays of ${run.tally.calls}`);
+});
+
+Deno.test("fuzz sample, traced: 100 more programs, each call a recording or a replay that agrees", () => {
+  const tally = emptyTally();
+  for (let i = 0; i < 100; i++) {
+    const seed = SEED + 10_000 + i;
+    const finding = checkProgram(generateProgram(seed).text, `fuzz-${seed}.scm`, seed, [], { tally });
+    // A kink (central differences at a tie as written) is counted, not a failure.
+    assert.ok(finding === undefined || finding.kind === "kink", `seed ${seed}: ${JSON.stringify(finding)}`);
+  }
+  assert.equal(tally.replays + tally.recordings, tally.calls);
+  assert.ok(tally.replays >= 0.5 * tally.calls, `${tally.replays} replays of ${tally.calls}`);
 });
 
 Deno.test("fuzz sample: 300 programs give Guile's value", async () => {
@@ -101,6 +118,30 @@ const THROWS: RunMode = {
   },
 };
 
+/** Traced direct that keeps answering with its first result: a trace replayed where it is stale. */
+const STALE: TracedMode = {
+  name: "stale",
+  every: 1,
+  exact: true,
+  stage: (p) => {
+    const real = stageProgram(p, f64Backend);
+    let first: ReturnType<StagedFunction["valueAndGrad"]> | undefined;
+    return { ...real, valueAndGrad: (theta) => first ??= real.valueAndGrad(theta) };
+  },
+};
+
+Deno.test("the traced check catches a stale trace at the perturbed θ, and shrinks the reproducer", () => {
+  const { forms, text } = generateProgram(SEED + 3);
+  assert.equal(checkProgram(text, "f.scm", 0, []), undefined);
+  const finding = checkProgram(text, "f.scm", 0, [], { traced: [STALE] });
+  assert.equal(finding?.kind, "mismatch");
+  assert.equal(finding?.mode, "stale");
+  assert.match(finding!.detail, /^call at the perturbed θ: /);
+  const small = shrink(forms, finding!, (t) => checkProgram(t, "f.scm", 0, [], { traced: [STALE] }));
+  assert.ok(small.length < text.length, `shrunk ${small.length} of ${text.length} characters`);
+  assert.equal(checkProgram(small, "f.scm", 0, [], { traced: [STALE] })?.kind, "mismatch");
+});
+
 Deno.test("the check finds an injected mismatch and a host exception, and shrinks the reproducer", () => {
   const { forms, text } = generateProgram(SEED + 3);
   const finding = checkProgram(text, "f.scm", 0, [WRONG]);
@@ -114,6 +155,47 @@ Deno.test("the check finds an injected mismatch and a host exception, and shrink
   const small = shrink(forms, finding!, (t) => checkProgram(t, "f.scm", 0, [WRONG]));
   assert.ok(small.length < text.length, `shrunk ${small.length} of ${text.length} characters`);
   assert.equal(checkProgram(small, "f.scm", 0, [WRONG])?.kind, "mismatch");
+});
+
+Deno.test("central differences: round-off of a value that cancels and a perturbation that lands by a jump are counted, not failures", () => {
+  // Found by the 100 000-program runs (seeds 88044, 90134, 96804), shrunk. The gradient in k3 is
+  // 5.6e-17 (reverse mode sums ±1 ± 2·k3 in an order that does not cancel); the value is 0
+  // at every θ.
+  const cancels = "(define k3 0.22)\n(define (rec4 n) (+ k3 0.5 (* k3 k3)))\n" +
+    "(let loop6 ((i7 0) (acc8 0.5)) (- (rec4 5) (rec4 5)))";
+  assert.equal(checkProgram(cancels, "fuzz-88044.scm", 1)?.kind, "roundoff");
+  // (> k1 -1) ties at θ₀, and verify's seed 1 moves k1 by 1.2e-6, within a step of the jump.
+  const jump = "(define k1 -1.0)\n" +
+    "(/ (length (filter (lambda (x6) (> x6 -1)) (list 0.5 (+ -1.99 0.5 (if (> k1 -1) k1 2)) 0.5))) 0.5)";
+  const finding = checkProgram(jump, "fuzz-90134.scm", 1);
+  assert.equal(finding?.kind, "kink");
+  assert.match(finding!.detail, /as written, 1, [^,]+, [^,]+ perturbed$/);
+  // Seed 96804, shrunk further: (1 − k1) + (k1 − 1) is −4.4e-16 and its gradient 0; central
+  // differences of that noise disagree with 0 at every θ.
+  const noise = "(define k1 -1.34)\n" +
+    "(apply + (map (lambda (x2) (+ 0 (* k1 -2) (- x2 1))) (list (+ 2 k1) (+ (+ k1 k1) k1))))";
+  assert.equal(checkProgram(noise, "fuzz-96804.scm", 1)?.kind, "roundoff");
+  // A gradient central differences do resolve is no round-off: (* 1e-16 k) has gradient 1e-16.
+  assert.equal(checkProgram("(define k 0.5) (* 1e-16 k)", "f.scm", 1), undefined);
+});
+
+Deno.test("gradient entries NaN in every mode agree (an overflowed ∞ − ∞), as NaN values do", () => {
+  // Found by the 100 000-program run (seed 95559): direct and interpreted both give a NaN entry.
+  const big = "(let loop ((i 0) (a k)) (if (< i 12) (loop (+ i 1) (* a a)) a))";
+  const text = `(define k 2.0) (+ ${big} (* -1.0 ${big}))`;
+  const vg = valueAndGrad(loadProgram(text, "f.scm"), f64Backend);
+  assert.ok(Number.isNaN(vg.grad[0]), `gradient ${vg.grad}`);
+  assert.equal(checkProgram(text, "f.scm", 0), undefined);
+  // A NaN in one mode only is still a mismatch.
+  const nanOnce: RunMode = {
+    name: "nan",
+    every: 1,
+    run: (p) => {
+      const r = interpretedValueAndGrad(p, f64Backend);
+      return { ...r, grad: r.grad.map((g, i) => (i === 1 ? NaN : g)) };
+    },
+  };
+  assert.equal(checkProgram(text, "f.scm", 0, [nanOnce])?.kind, "mismatch");
 });
 
 Deno.test("a worker that takes longer than the timeout is a hang, and the run goes on after it", async () => {

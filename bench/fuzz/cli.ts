@@ -7,7 +7,7 @@
  * crash, hang or mismatch is written to DIR as a shrunk reproducer. Exits 1 on any finding.
  */
 import { parseArgs } from "node:util";
-import { checkProgram, type Finding } from "./check.ts";
+import { checkProgram, COUNTED_KINDS, emptyTally, type Finding, type TraceTally } from "./check.ts";
 import { generateProgram } from "./generate.ts";
 import { checkMalformed, mutant } from "./malformed.ts";
 import { shrink, shrinkText } from "./shrink.ts";
@@ -28,9 +28,11 @@ export interface FuzzOptions {
 export interface FuzzRun {
   readonly findings: { seed: number; finding: Finding }[];
   readonly hangs: number[];
-  /** Seeds whose only disagreement is central differences at a tie or kink (see check.ts). */
-  readonly kinks: number[];
+  /** Seeds whose only disagreement is a kink or round-off (check.ts `COUNTED_KINDS`), with it. */
+  readonly counted: { seed: number; finding: Finding }[];
   readonly written: Map<number, string>;
+  /** How the traced calls of all programs were answered. */
+  readonly tally: TraceTally;
   readonly ms: number;
 }
 
@@ -48,8 +50,9 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
   }
   const findings: FuzzRun["findings"] = [];
   const hangs: number[] = [];
-  const kinks: number[] = [];
+  const counted: FuzzRun["counted"] = [];
   const written = new Map<number, string>();
+  const tally = emptyTally();
   let done = 0;
   const slot = async (): Promise<void> => {
     while (queue.length) {
@@ -77,9 +80,15 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
           }
           next = r.seed + 1;
           done++;
-          if (r.finding?.kind === "kink") kinks.push(r.seed);
-          else if (r.finding) findings.push({ seed: r.seed, finding: r.finding });
+          if (r.finding && COUNTED_KINDS.has(r.finding.kind)) {
+            counted.push({ seed: r.seed, finding: r.finding });
+          } else if (r.finding) findings.push({ seed: r.seed, finding: r.finding });
           if (r.written !== undefined) written.set(r.seed, r.written);
+          if (r.tally) {
+            tally.calls += r.tally.calls;
+            tally.replays += r.tally.replays;
+            tally.recordings += r.tally.recordings;
+          }
           arm();
         };
         worker.onerror = (e) => {
@@ -100,7 +109,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzRun> {
     }
   };
   await Promise.all(Array.from({ length: o.workers }, slot));
-  return { findings, hangs, kinks, written, ms: performance.now() - t0 };
+  return { findings, hangs, counted, written, tally, ms: performance.now() - t0 };
 }
 
 function count<T>(xs: readonly T[], key: (x: T) => string): Record<string, number> {
@@ -132,12 +141,13 @@ async function main(): Promise<number> {
   if (n > 0) {
     const run = await fuzz({ mode: "programs", count: n, seed, workers, timeoutMs, written: values.guile });
     for (const { seed: s, finding } of run.findings) {
-      const { forms } = generateProgram(s);
+      const { forms, text } = generateProgram(s);
+      const path = `${values.out}/${finding.kind}-${s}.scm`;
+      const head = `; ${finding.kind} in ${finding.mode}: ${finding.detail.replace(/\n/g, " ")}\n`;
+      console.error(`fuzz: seed ${s}: ${head.slice(2, 300).trim()}`);
+      Deno.writeTextFileSync(path, head + text); // as generated, until shrunk
       const small = shrink(forms, finding, (t) => checkProgram(t, `fuzz-${s}.scm`, s));
-      Deno.writeTextFileSync(
-        `${values.out}/${finding.kind}-${s}.scm`,
-        `; ${finding.kind} in ${finding.mode}: ${finding.detail.replace(/\n/g, " ")}\n${small}`,
-      );
+      Deno.writeTextFileSync(path, head + small);
     }
     for (const s of run.hangs) {
       Deno.writeTextFileSync(
@@ -151,7 +161,8 @@ async function main(): Promise<number> {
       seconds: +(run.ms / 1000).toFixed(1),
       findings: count(run.findings, (f) => `${f.finding.kind} (${f.finding.mode})`),
       hangs: run.hangs.length,
-      kinks: run.kinks.length,
+      counted: count(run.counted, (f) => f.finding.kind),
+      traced: run.tally,
     };
     if (values.guile) {
       const t0 = performance.now();

@@ -24,16 +24,19 @@ function paths(forms: readonly Datum[]): Path[] {
 
 /**
  * The smallest program found that still fails as `finding` does, by `check`; at most
- * `budget` checks.
+ * `budget` checks, and none begun after `ms` milliseconds (a candidate may run long: a loop
+ * bound replaced by a literal).
  */
 export function shrink(
   forms: readonly Datum[],
   finding: Finding,
   check: (text: string) => Finding | undefined,
   budget = 300,
+  ms = 60_000,
 ): string {
+  const end = performance.now() + ms;
   const same = (f: readonly Datum[]): boolean => {
-    budget--;
+    budget = performance.now() > end ? 0 : budget - 1;
     const r = check(writeProgram(f));
     return r !== undefined && r.kind === finding.kind && r.mode === finding.mode;
   };

@@ -5,7 +5,7 @@
 /// <reference lib="deno.worker" />
 import { f64Backend } from "../../lib/backend/f64/mod.ts";
 import { loadProgram, runProgram } from "../../lib/program.ts";
-import { checkProgram, FUZZ_FUEL } from "./check.ts";
+import { checkProgram, COUNTED_KINDS, emptyTally, FUZZ_FUEL, type TraceTally } from "./check.ts";
 import { generateProgram } from "./generate.ts";
 import { checkMalformed, mutant } from "./malformed.ts";
 
@@ -23,6 +23,8 @@ export interface WorkResult {
   readonly seed: number;
   readonly finding?: import("./check.ts").Finding;
   readonly written?: string;
+  /** How this seed's traced calls were answered. */
+  readonly tally?: TraceTally;
 }
 
 self.onmessage = (e: MessageEvent<WorkRequest>) => {
@@ -34,9 +36,10 @@ self.onmessage = (e: MessageEvent<WorkRequest>) => {
       continue;
     }
     const { text } = generateProgram(seed);
-    const finding = checkProgram(text, file, seed);
+    const tally = emptyTally();
+    const finding = checkProgram(text, file, seed, undefined, { tally });
     let value: string | undefined;
-    if (written && (!finding || finding.kind === "kink")) {
+    if (written && (!finding || COUNTED_KINDS.has(finding.kind))) {
       try {
         value = runProgram(loadProgram(text, file, { model: false }), f64Backend, {
           limits: { fuel: FUZZ_FUEL },
@@ -45,7 +48,7 @@ self.onmessage = (e: MessageEvent<WorkRequest>) => {
         value = undefined;
       }
     }
-    self.postMessage({ seed, finding, written: value } satisfies WorkResult);
+    self.postMessage({ seed, finding, written: value, tally } satisfies WorkResult);
   }
   self.postMessage({ seed: -1 } satisfies WorkResult);
 };
