@@ -12,6 +12,8 @@ export interface FitPlotInput {
   title: string;
   /** Label of the horizontal axis. */
   xLabel: string;
+  /** d3-format of the horizontal axis's labels (default vega's: "2,010" for a year; "d" gives 2010). */
+  xFormat?: string;
   /** Label of the vertical axis. */
   yLabel: string;
   /** The horizontal coordinate of each row. */
@@ -171,7 +173,13 @@ function vegaLiteSpec(
   const faceted = p.panels !== undefined;
   const nObs = rows.reduce((k, r) => k + (r.kind === "obs" ? 1 : 0), 0);
   const pointSize = nObs > 2000 ? 10 : nObs > 300 ? 18 : 36;
-  const x = { field: "x", type: "quantitative", title: p.xLabel, scale: { zero: false } };
+  const x = {
+    field: "x",
+    type: "quantitative",
+    title: p.xLabel,
+    scale: { zero: false },
+    ...(p.xFormat ? { axis: { format: p.xFormat } } : {}),
+  };
   const y = { field: "y", type: "quantitative", title: p.yLabel, scale: { zero: false } };
   const only = (kind: PlotRow["kind"]) => [{ filter: `datum.kind === '${kind}'` }];
   const label = (text: string, align: "left" | "right", dx: number) => ({

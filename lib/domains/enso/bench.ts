@@ -357,6 +357,7 @@ async function predictionPlot(model: EnsoModel, data: PreparedData, run: MethodR
       score.rmse.toFixed(3)
     })`,
     xLabel: "year",
+    xFormat: "d",
     yLabel: model.data === "nino12" ? "SST anomaly (°C)" : "standardised index",
     x,
     observed,
