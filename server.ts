@@ -7,8 +7,7 @@
 import { configFromEnv, type ServerConfig } from "./lib/server/config.ts";
 import { openSqliteStore } from "./lib/server/sqlite_store.ts";
 import { Runner } from "./lib/server/runner.ts";
-import { fixtureNames } from "./lib/server/requests.ts";
-import { searchFixtureNames } from "./lib/server/search_requests.ts";
+import { fixtureNames, searchFixtureNames } from "./lib/server/requests.ts";
 import { makeApp } from "./lib/server/app.ts";
 
 /** A running server. */

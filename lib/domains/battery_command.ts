@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
+import { positiveFlag } from "../cli_flags.ts";
 import { type ModelResult, runBatteryBench, type SplitReport, SYNTHETIC_DIR } from "./battery/bench.ts";
 import { BASELINES } from "./battery/model.ts";
 import type { SplitName } from "./battery/protocol.ts";
@@ -42,15 +43,6 @@ late the first 50%; scored on the rest by RMSE and by the error of the first cyc
                       (default: trace the first run of each batched objective, replay it compiled)
   --no-plots          write no SVGs
   --json              one JSON document per split on stdout (a list of two with --split both)`;
-
-function positiveInt(flag: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new DmciError("spec", `--${flag}: expected a positive integer, got '${v}'`);
-  }
-  return n;
-}
 
 /** The models a command line names: --models lists (comma-separated) and plain .scm arguments. */
 function modelList(lists: readonly string[], positionals: readonly string[]): string[] {
@@ -170,13 +162,13 @@ export async function batteryBenchCommand(args: string[]): Promise<number> {
     data: values.data ?? SYNTHETIC_DIR,
     trainData: values["train-data"],
     testFraction,
-    folds: values.folds === undefined ? undefined : positiveInt("folds", values.folds, 0),
+    folds: positiveFlag("folds", values.folds),
     splits,
     models: modelList(values.models, positionals),
     backend: values.backend,
-    restarts: positiveInt("restarts", values.restarts, 8),
+    restarts: positiveFlag("restarts", values.restarts) ?? 8,
     seed,
-    maxRounds: positiveInt("max-rounds", values["max-rounds"], 300),
+    maxRounds: positiveFlag("max-rounds", values["max-rounds"]) ?? 300,
     skipBad: values["skip-bad-cells"],
     trace: !values["no-trace"],
     plot,

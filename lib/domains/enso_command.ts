@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
+import { positiveFlag } from "../cli_flags.ts";
 import { ENSO_DATA_DIR } from "./enso/data.ts";
 import { DEFAULT_DIM, MAX_DIM, MODEL_IDS, type ModelId } from "./enso/models.ts";
 import {
@@ -41,18 +42,6 @@ indices, standardised: train 1978–2009, test 2010–2020.
   --no-plots        write no SVGs
   --json            print {"rows": [{"model", "method", "train_loglik", "test_loglik", "test_rmse",
                     "evaluations", "seconds"}]}`;
-
-function positiveNumber(flag: string, v: string | undefined, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new DmciError(
-      "spec",
-      `--${flag}: expected a positive ${integer ? "integer" : "number"}, got '${v}'`,
-    );
-  }
-  return n;
-}
 
 /** A comma-separated list of ids, each checked against `known`. */
 function idList<T extends string>(flag: string, v: string | undefined, known: readonly T[]): T[] {
@@ -156,8 +145,8 @@ export async function ensoBenchCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(dim) || dim < 1 || dim > MAX_DIM) {
     throw new DmciError("spec", `--dim: expected an integer from 1 to ${MAX_DIM}, got '${values.dim}'`);
   }
-  const seconds = positiveNumber("budget", values.budget, false) ?? 60;
-  const evaluations = positiveNumber("evaluations", values.evaluations, true);
+  const seconds = positiveFlag("budget", values.budget, false) ?? 60;
+  const evaluations = positiveFlag("evaluations", values.evaluations);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) {
     throw new DmciError("spec", `--seed: expected an integer ≥ 0, got '${values.seed}'`);

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { DmciError } from "../errors.ts";
+import { positiveFlag } from "../cli_flags.ts";
 import { loadSearchSpec } from "./spec.ts";
 import { runSearch } from "./search.ts";
 import { programJson, scoreName } from "./outputs.ts";
@@ -60,25 +61,13 @@ export function llmOptionsFromFlags(values: Record<string, unknown>): LlmOptions
         throw new DmciError("spec", `--${flag}: expected a number >= 0, got '${v}'`);
       }
       out[key] = t;
-    } else if (key === "timeoutMs") out[key] = count(flag, v, false)! * 1000;
+    } else if (key === "timeoutMs") out[key] = positiveFlag(flag, v, false)! * 1000;
     else if (key === "retries") {
       if (!/^\d+$/.test(v)) throw new DmciError("spec", `--${flag}: expected an integer >= 0, got '${v}'`);
       out[key] = Number(v);
-    } else out[key] = count(flag, v)!;
+    } else out[key] = positiveFlag(flag, v)!;
   }
   return out as LlmOptions;
-}
-
-function count(name: string, v: string | undefined, integer = true): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!(x > 0) || (integer && !Number.isInteger(x))) {
-    throw new DmciError(
-      "spec",
-      `--${name}: expected a positive ${integer ? "integer" : "number"}, got '${v}'`,
-    );
-  }
-  return x;
 }
 
 /** Runs `search` with CLI arguments; returns the exit code. */
@@ -118,9 +107,9 @@ export async function searchCommand(args: string[]): Promise<number> {
     resume: values.resume !== undefined,
     proposer: values.proposer,
     proposerOptions: { llm },
-    evaluations: count("evaluations", values.evaluations),
-    minutes: count("minutes", values.minutes, false),
-    workers: count("workers", values.workers),
+    evaluations: positiveFlag("evaluations", values.evaluations),
+    minutes: positiveFlag("minutes", values.minutes, false),
+    workers: positiveFlag("workers", values.workers),
     seed: values.seed === undefined ? undefined : Number(values.seed),
     data: values.data,
     onProgress: (line, final) => {

@@ -68,19 +68,22 @@ const view = (r: FitRecord) => ({ ...r, url: urlOf(r.kind, r.id) });
 // ---------------------------------------------------------------------------------------
 // Routes
 
+/** What a POST of a job (fit or search) answers. */
+const SUBMIT_RESPONSES = {
+  202: json(AcceptedSchema, "Queued"),
+  400: failure("Invalid request (the message names the JSON path)"),
+  401: failure("Missing or wrong token"),
+  413: failure("Body too large"),
+  429: failure("Queue full; see Retry-After"),
+};
+
 const submitRoute = createRoute({
   method: "post",
   path: "/v1/fits",
   security: BEARER,
   summary: "Submit a fit",
   request: { body: { content: { "application/json": { schema: FitBodySchema } }, required: true } },
-  responses: {
-    202: json(AcceptedSchema, "Queued"),
-    400: failure("Invalid request (the message names the JSON path)"),
-    401: failure("Missing or wrong token"),
-    413: failure("Body too large"),
-    429: failure("Queue full; see Retry-After"),
-  },
+  responses: SUBMIT_RESPONSES,
 });
 
 /** What tells one kind of job's routes from another's. */
@@ -205,13 +208,7 @@ const searchSubmitRoute = createRoute({
   description: "A search is a job like a fit: queued, run in a sandboxed worker (its candidates in nested " +
     "workers with no permissions), under a wall-time limit, re-queued after a restart.",
   request: { body: { content: { "application/json": { schema: SearchBodySchema } }, required: true } },
-  responses: {
-    202: json(AcceptedSchema, "Queued"),
-    400: failure("Invalid request (the message names the JSON path)"),
-    401: failure("Missing or wrong token"),
-    413: failure("Body too large"),
-    429: failure("Queue full; see Retry-After"),
-  },
+  responses: SUBMIT_RESPONSES,
 });
 
 const healthRoute = createRoute({

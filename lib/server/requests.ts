@@ -20,12 +20,26 @@ import type { FitRequest, JobLimits } from "./store.ts";
 /** The directory of the bundled fixture specs. */
 export const FIXTURE_DIR = new URL("../../fixtures/specs/", import.meta.url);
 
+/** How the bundled search specs are named: fixtures/specs/NAME-search.json. */
+export const SEARCH_SUFFIX = "-search";
+
+/** The base names of fixtures/specs/*.json that are search specs (or, `search` false, are not), sorted. */
+function bundledSpecNames(search: boolean): string[] {
+  return [...Deno.readDirSync(FIXTURE_DIR)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => basename(e.name, ".json"))
+    .filter((name) => name.endsWith(SEARCH_SUFFIX) === search)
+    .sort();
+}
+
 /** The names of the bundled fit specs (`exponential_decay`, …; not the `*-search` ones), sorted. */
 export function fixtureNames(): string[] {
-  return [...Deno.readDirSync(FIXTURE_DIR)]
-    .filter((e) => e.isFile && e.name.endsWith(".json") && !e.name.endsWith("-search.json"))
-    .map((e) => basename(e.name, ".json"))
-    .sort();
+  return bundledSpecNames(false);
+}
+
+/** The names of the bundled search specs (`pendulum-search`, …), sorted. */
+export function searchFixtureNames(): string[] {
+  return bundledSpecNames(true);
 }
 
 /** The body of POST /v1/fits, after the route's schema has checked its shape. */

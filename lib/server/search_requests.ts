@@ -5,7 +5,7 @@
  * reads no file. The budget is bounded by the server's; the `llm` proposer only when the server
  * has an LLM endpoint. Errors name the JSON path.
  */
-import { basename, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { DmciError } from "../errors.ts";
 import { loadTable } from "../fit/data.ts";
 import { neededColumns, resolveFrom, type Spec } from "../fit/spec.ts";
@@ -13,17 +13,6 @@ import { type LoadedSearch, loadSearchSpec, searchSpecFromData } from "../search
 import { taskMaterial } from "../search/tasks/mod.ts";
 import { FIXTURE_DIR } from "./requests.ts";
 import type { JobLimits, SearchRequest } from "./store.ts";
-
-/** How the bundled search specs are named: fixtures/specs/NAME-search.json. */
-export const SEARCH_SUFFIX = "-search";
-
-/** The names of the bundled search specs (`pendulum-search`, …), sorted. */
-export function searchFixtureNames(): string[] {
-  return [...Deno.readDirSync(FIXTURE_DIR)]
-    .filter((e) => e.isFile && e.name.endsWith(`${SEARCH_SUFFIX}.json`))
-    .map((e) => basename(e.name, ".json"))
-    .sort();
-}
 
 /** The body of POST /v1/searches, after the route's schema has checked its shape. */
 export interface SearchBody {
