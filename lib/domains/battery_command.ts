@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
 import { positiveFlag } from "../cli_flags.ts";
+import { columns } from "../text_table.ts";
 import { type ModelResult, runBatteryBench, type SplitReport, SYNTHETIC_DIR } from "./battery/bench.ts";
 import { BASELINES } from "./battery/model.ts";
 import type { SplitName } from "./battery/protocol.ts";
@@ -57,12 +58,6 @@ function modelList(lists: readonly string[], positionals: readonly string[]): st
 
 /** An RMSE for the table: 4 decimals, or an exponent when an extrapolation blew up. */
 const fmt = (x: number | null) => x === null ? "—" : Math.abs(x) >= 1e3 ? x.toExponential(2) : x.toFixed(4);
-
-/** Rows of cells as text columns: the first left-aligned, the others right-aligned, two spaces apart. */
-function columns(rows: string[][]): string[] {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j] + 2)).join(""));
-}
 
 /** A split's report as text: the summary table, then each test cell's RMSE and EOL error. */
 export function formatReport(r: SplitReport): string {

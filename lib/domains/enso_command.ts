@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DmciError } from "../errors.ts";
 import { positiveFlag } from "../cli_flags.ts";
+import { columns } from "../text_table.ts";
 import { ENSO_DATA_DIR } from "./enso/data.ts";
 import { DEFAULT_DIM, MAX_DIM, MODEL_IDS, type ModelId } from "./enso/models.ts";
 import {
@@ -63,12 +64,6 @@ function idList<T extends string>(flag: string, v: string | undefined, known: re
 }
 
 const num = (x: number, digits = 3) => Number.isFinite(x) ? x.toFixed(digits) : String(x);
-
-/** Rows of cells as text columns: the first left-aligned, the others right-aligned. */
-function columns(rows: string[][]): string[] {
-  const widths = rows[0].map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  return rows.map((r) => r.map((c, j) => j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j] + 2)).join(""));
-}
 
 /**
  * One model's report as text: the equal-wall-clock table, then the equal-evaluation comparison.

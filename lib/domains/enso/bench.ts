@@ -10,12 +10,11 @@ import { DmciError } from "../../errors.ts";
 import { f64Backend } from "../../backend/f64/mod.ts";
 import type { StageStats } from "../../backend/backend.ts";
 import {
-  adam,
   type Budget,
   type BudgetPoint,
   cmaEs,
-  lbfgs,
   Meter,
+  minimize,
   nelderMead,
   randomSearch,
   withBudget,
@@ -53,10 +52,10 @@ export interface MethodRun {
   readonly history: readonly BudgetPoint[];
   /** Why it stopped: the budget, or the optimizer's own reason. */
   readonly stopped: string;
-  /** Evaluations that failed (non-finite, or a numerical error in the program). */
-  readonly failures: number;
   /** The best θ. */
   readonly theta: Float64Array;
+  /** The fitted filter's one-step predictions at θ on the test months (`testScore`'s). */
+  readonly predicted: readonly (readonly number[])[];
 }
 
 /** The equal-evaluation comparison: every method's best within the same number of evaluations. */
@@ -153,7 +152,6 @@ async function benchModel(
   const meters: Meter[] = [];
   for (const method of o.methods) {
     const meter = new Meter(o.budget);
-    let failures = 0;
     let lastSay = 0;
     const progress = () => {
       const s = meter.seconds();
@@ -176,18 +174,15 @@ async function benchModel(
         if (!(e instanceof DmciError)) throw e;
         v = NaN;
       }
-      if (!Number.isFinite(v)) failures++;
       return v;
     });
     const lossAndGrad = meter.objective((x) => {
       progress();
       try {
         const r = loglikAndGrad(lik, x);
-        if (!Number.isFinite(r.value)) failures++;
         return { value: -r.value, grad: r.grad.map((g) => -g) };
       } catch (e) {
         if (!(e instanceof DmciError)) throw e;
-        failures++;
         return { value: NaN, grad: new Float64Array(x.length).fill(NaN) };
       }
     });
@@ -195,10 +190,12 @@ async function benchModel(
     const r = withBudget(meter, (): string => {
       switch (method) {
         case "lbfgs":
-          return lbfgs(lossAndGrad, theta0, { steps: forever, tolerance: 1e-10 }).reason;
         case "adam":
-          return adam(lossAndGrad, theta0, { steps: forever, tolerance: 1e-10, learningRate: ADAM_RATE })
-            .reason;
+          return minimize(method, lossAndGrad, theta0, {
+            steps: forever,
+            tolerance: 1e-10,
+            learningRate: ADAM_RATE, // read by Adam only
+          }).reason;
         case "nelder-mead":
           return nelderMead(loss, theta0, { steps: forever, tolerance: 1e-10, step: SEARCH_STEP }).reason;
         case "cma-es":
@@ -235,8 +232,8 @@ async function benchModel(
       row,
       history: r.history.map((p) => ({ ...p, best: -p.best })),
       stopped,
-      failures,
       theta,
+      predicted: score.predicted,
     });
   }
   const common = Math.min(...meters.map((m) => m.evaluations));
@@ -342,19 +339,18 @@ async function loglikTimePlot(model: EnsoModel, runs: readonly MethodRun[], star
 
 /** The fitted filter's one-step predictions against the data on the test months, one panel per series. */
 async function predictionPlot(model: EnsoModel, data: PreparedData, run: MethodRun): Promise<string> {
-  const score = testScore(model, data, run.theta);
   const x: number[] = [], observed: number[] = [], fitted: number[] = [], panels: string[] = [];
   for (let t = data.trainEnd; t < data.rows.length; t++) {
     data.names.forEach((name, j) => {
       x.push(data.years[t] + (data.months[t] - 1) / 12);
       observed.push(data.rows[t][j]);
-      fitted.push(score.predicted[t - data.trainEnd][j]);
+      fitted.push(run.predicted[t - data.trainEnd][j]);
       panels.push(name);
     });
   }
   return await renderFitPlot({
     title: `${model.id}: one-step predictions on the test years (${run.row.method} fit, RMSE ${
-      score.rmse.toFixed(3)
+      run.row.test_rmse.toFixed(3)
     })`,
     xLabel: "year",
     xFormat: "d",

@@ -8,6 +8,7 @@
 import { EigenvalueDecomposition, Matrix } from "../../deps.ts";
 import { normal } from "../../random.ts";
 import type { GradientFreeOptions, GradientFreeResult, ValueObjective } from "./types.ts";
+import { worstIfNaN } from "./vec.ts";
 
 /** Smallest eigenvalue kept when C is decomposed (rounding can make a tiny one negative). */
 const MIN_EIGENVALUE = 1e-300;
@@ -76,7 +77,7 @@ export function cmaEs(f: ValueObjective, x0: Float64Array, o: GradientFreeOption
       const x = m.map((v, i) => v + sigma * yk[i]);
       evaluations++;
       const v = f(Float64Array.from(x));
-      values[k] = Number.isNaN(v) ? Infinity : v;
+      values[k] = worstIfNaN(v);
       if (values[k] < bestValue) {
         bestValue = values[k];
         bestX = x;

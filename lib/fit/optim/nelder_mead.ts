@@ -5,9 +5,7 @@
  * making progress in tens of dimensions where the classic (1, 2, ½, ½) stalls.
  */
 import type { GradientFreeOptions, GradientFreeResult, ValueObjective } from "./types.ts";
-
-/** NaN counts as +Infinity, so a non-finite point is the worst vertex and is replaced first. */
-const clean = (v: number) => Number.isNaN(v) ? Infinity : v;
+import { worstIfNaN } from "./vec.ts";
 
 /**
  * Minimises `f` from `x0` by Nelder–Mead. The initial simplex is x0 and x0 + step·eᵢ (step
@@ -34,7 +32,7 @@ export function nelderMead(
   let evaluations = 0;
   const evalAt = (x: Float64Array) => {
     evaluations++;
-    return clean(f(Float64Array.from(x)));
+    return worstIfNaN(f(Float64Array.from(x))); // a NaN vertex is the worst, replaced first
   };
 
   const xs: Float64Array[] = [Float64Array.from(x0)];

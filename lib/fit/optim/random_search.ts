@@ -4,6 +4,7 @@
  */
 import { normal } from "../../random.ts";
 import type { GradientFreeOptions, GradientFreeResult, ValueObjective } from "./types.ts";
+import { worstIfNaN } from "./vec.ts";
 
 /**
  * Minimises `f` by evaluating x0 and then `steps` points x0 + step·z, z ~ N(0, I) (step default
@@ -24,13 +25,12 @@ export function randomSearch(
   const steps = Math.max(0, Math.floor(o.steps ?? 1000 * x0.length));
   const step = o.step ?? 0.1;
   const z = normal(o.seed ?? 0);
-  const clean = (v: number) => Number.isNaN(v) ? Infinity : v;
   let bestX = Float64Array.from(x0);
-  let bestValue = clean(f(Float64Array.from(x0)));
+  let bestValue = worstIfNaN(f(Float64Array.from(x0)));
   let evaluations = 1;
   for (let i = 1; i <= steps; i++) {
     const x = x0.map((v) => v + step * z());
-    const v = clean(f(Float64Array.from(x)));
+    const v = worstIfNaN(f(Float64Array.from(x)));
     evaluations++;
     if (v < bestValue) {
       bestValue = v;

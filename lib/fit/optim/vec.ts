@@ -119,3 +119,16 @@ export function evaluate(f: Objective, x: Float64Array): Checked {
   }
   return { value, grad, problem };
 }
+
+/**
+ * A gradient-free objective's value ranked as a minimiser ranks it: NaN counts as +Infinity, so
+ * a point where the function is undefined is the worst and never the best.
+ *
+ * @example
+ * ```ts
+ * worstIfNaN(NaN); // Infinity
+ * ```
+ */
+export function worstIfNaN(v: number): number {
+  return Number.isNaN(v) ? Infinity : v;
+}
