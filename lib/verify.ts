@@ -137,7 +137,7 @@ const INPUT_DIRECTIVE = /^\s*;+\s*@input\b(.*)$/;
 export function declaredInputs(text: string, file: string): Record<string, number | number[]> | undefined {
   const out: Record<string, number | number[]> = {};
   let any = false;
-  text.split("\n").forEach((line, i) => {
+  text.split(/\r\n|\n|\r/).forEach((line, i) => {
     const m = INPUT_DIRECTIVE.exec(line);
     if (!m) return;
     const span = { file, line: i + 1, col: line.indexOf("@input") + 1 };
@@ -324,11 +324,10 @@ export function verifyProgram(text: string, file: string, options: VerifyOptions
   const run = (backend: Backend, mode: "direct" | "interpreted", theta: readonly number[]) =>
     backend.valueAndGrad(verifyBody(prog!, backend, mode, inputs), theta);
   // One staged function per program: seeds k > 0 replay the seed-0 trace where its guards hold.
-  const staged = prog && options.backend.name === "f64" && options.trace !== false && !options.interpret
-    ? options.backend.stage((params) => ({
-      value: verifyBody(prog!, options.backend, "interpreted", inputs)(params),
-    }))
+  const tracedBody = prog && options.backend.name === "f64" && options.trace !== false && !options.interpret
+    ? verifyBody(prog, options.backend, "interpreted", inputs)
     : null;
+  const staged = tracedBody ? options.backend.stage((params) => ({ value: tracedBody(params) })) : null;
   for (let seed = 0; seed < seeds; seed++) {
     const pair: VerifyPair = {
       file,

@@ -7,14 +7,14 @@ import type { ParamValue, TensorData } from "../backend.ts";
 import { checkSize, describe, fmtShape, shapeArg, sizeOf } from "./ops.ts";
 import { leaf, Node, SCALAR, tensorConst } from "./tape.ts";
 
-/** Checks a tensor parameter (shape, element count, size limit) and returns its shape. */
-export function paramShape(p: TensorData, i: number, max: number): number[] {
-  const shape = shapeArg(`parameter ${i}`, p.shape);
-  checkSize(`parameter ${i}`, shape, max);
+/** Checks a tensor parameter (or data input: `what`) — shape, element count, size limit — and returns its shape. */
+export function paramShape(p: TensorData, i: number, max: number, what = "parameter"): number[] {
+  const shape = shapeArg(`${what} ${i}`, p.shape);
+  checkSize(`${what} ${i}`, shape, max);
   if (!(p.data instanceof Float64Array) || p.data.length !== sizeOf(shape)) {
     throw new DmciError(
       "type",
-      `parameter ${i}: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, got ${
+      `${what} ${i}: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, got ${
         p.data instanceof Float64Array ? p.data.length : describe(p.data)
       }`,
     );
@@ -65,17 +65,11 @@ export function seed(y: Node): void {
   else y.gd = Float64Array.of(1);
 }
 
-/** A data input of a staged call as a constant node (shape and elements checked, data copied). */
+/**
+ * A data input of a staged call as a constant node (shape and elements checked). Its elements are
+ * not copied: no f64 op writes into a node's data, and a trace keeps no reference to them (guards
+ * and auxiliary outputs copy what they keep), so each call reads the caller's buffer as it is then.
+ */
 export function dataConst(d: TensorData, i: number, max: number): Node {
-  const shape = shapeArg(`data input ${i}`, d.shape);
-  checkSize(`data input ${i}`, shape, max);
-  if (!(d.data instanceof Float64Array) || d.data.length !== sizeOf(shape)) {
-    throw new DmciError(
-      "type",
-      `data input ${i}: shape ${fmtShape(shape)} needs ${sizeOf(shape)} elements, got ${
-        d.data instanceof Float64Array ? d.data.length : describe(d.data)
-      }`,
-    );
-  }
-  return tensorConst(shape, d.data.slice());
+  return tensorConst(paramShape(d, i, max, "data input"), d.data);
 }
