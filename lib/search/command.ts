@@ -7,7 +7,7 @@ import { DmciError } from "../errors.ts";
 import { positiveFlag } from "../cli_flags.ts";
 import { loadSearchSpec } from "./spec.ts";
 import { runSearch } from "./search.ts";
-import { programJson, scoreName } from "./outputs.ts";
+import { scoreName, searchDocument } from "./outputs.ts";
 import { LLM_ENV, PROPOSER_NAMES } from "./proposers/mod.ts";
 import type { LlmOptions } from "./proposers/llm.ts";
 
@@ -125,16 +125,7 @@ export async function searchCommand(args: string[]): Promise<number> {
   const best = r.state.db.best();
   const pareto = r.state.db.pareto();
   if (values.json) {
-    console.log(JSON.stringify({
-      best: best ? programJson(best) : null,
-      pareto: pareto.map(programJson),
-      evaluations: r.state.count,
-      seconds: r.seconds,
-      rejected: r.state.rejected,
-      test: r.test,
-      ...(r.tokens ? { tokens: r.tokens } : {}),
-      out,
-    }));
+    console.log(JSON.stringify({ ...searchDocument(r.state, r.seconds, r.test, r.tokens), out }));
     return 0;
   }
   const lines = [

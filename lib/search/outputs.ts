@@ -16,6 +16,7 @@ import { predict } from "../fit/objective.ts";
 import { renderFitPlot } from "../fit/plot.ts";
 import type { Entry } from "./database.ts";
 import type { HistoryRecord, SearchState } from "./controller.ts";
+import type { TokenUsage } from "./types.ts";
 import type { LoadedSearch } from "./spec.ts";
 import { bestScorePlot, paretoPlot } from "./plots.ts";
 import { writeAtomic } from "./checkpoint.ts";
@@ -112,6 +113,33 @@ export function programJson(e: Entry): Record<string, unknown> {
     constants: e.constants,
     score: e.score,
     complexity: e.complexity,
+  };
+}
+
+/**
+ * The document `search --json` prints (and a server search job's result): the best program, the
+ * Pareto front, counts, the test report and, for a proposer that calls out, its tokens.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(searchDocument(state, 12.5, null, null)); // {"best": …, "pareto": […], "evaluations": …}
+ * ```
+ */
+export function searchDocument(
+  state: SearchState,
+  seconds: number,
+  test: TestReport | null,
+  tokens: TokenUsage | null,
+): Record<string, unknown> {
+  const best = state.db.best();
+  return {
+    best: best ? programJson(best) : null,
+    pareto: state.db.pareto().map(programJson),
+    evaluations: state.count,
+    seconds,
+    rejected: state.rejected,
+    test,
+    ...(tokens ? { tokens } : {}),
   };
 }
 

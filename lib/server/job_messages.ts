@@ -55,3 +55,9 @@ export type WorkerReport =
    */
   | { readonly type: "evaluate"; readonly batch: number; readonly requests: CandidateRequest[] }
   | { readonly type: "error"; readonly error: FitErrorRecord };
+
+/**
+ * Candidates a search job calibrates at once (each in its own worker of the runner's pool). Here,
+ * not in search_job.ts, so that the runner reads it without loading the search modules.
+ */
+export const SEARCH_JOB_WORKERS = 1;

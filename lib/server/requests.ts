@@ -54,7 +54,8 @@ export interface FitBody {
   readonly limits?: Partial<JobLimits>;
 }
 
-function columnsOf(t: Table): Record<string, number[]> {
+/** A table's columns as plain arrays (the inline data of a spec sent to a job). */
+export function columnsOf(t: Table): Record<string, number[]> {
   return Object.fromEntries([...t.columns].map(([name, values]) => [name, Array.from(values)]));
 }
 
@@ -64,8 +65,8 @@ function withColumns(loaded: LoadedSpec, table: Table): LoadedSpec {
   return { ...loaded, spec: { ...loaded.spec, data } };
 }
 
-/** A bundled fixture spec, read with its program and CSV. */
-async function fixtureSpec(name: string, names: readonly string[]): Promise<LoadedSpec> {
+/** Throws the `$.fixture` error unless `name` is one of the bundled `names`. */
+export function checkFixture(name: string, names: readonly string[]): void {
   if (!names.includes(name)) {
     throw new DmciError(
       "spec",
@@ -74,6 +75,11 @@ async function fixtureSpec(name: string, names: readonly string[]): Promise<Load
       }`,
     );
   }
+}
+
+/** A bundled fixture spec, read with its program and CSV. */
+async function fixtureSpec(name: string, names: readonly string[]): Promise<LoadedSpec> {
+  checkFixture(name, names);
   const loaded = await loadSpec(join(FIXTURE_DIR.pathname, `${name}.json`));
   const { csv, columns, missing } = loaded.spec.data;
   if (columns !== undefined) {
@@ -86,10 +92,13 @@ async function fixtureSpec(name: string, names: readonly string[]): Promise<Load
   );
 }
 
-/** `specFromData` for the body's `spec`, its errors' paths made paths of the body (`$.spec.name`). */
-function specFromBody(raw: unknown): LoadedSpec {
+/**
+ * `read(raw, "$.spec")` (a spec reader), its errors' paths made paths of the body: "$.spec: $.name …"
+ * becomes "$.spec.name …".
+ */
+export function atBodyPath<T>(read: (raw: unknown, label: string) => T, raw: unknown): T {
   try {
-    return specFromData(raw, "$.spec");
+    return read(raw, "$.spec");
   } catch (e) {
     if (e instanceof DmciError && e.message.startsWith("$.spec: $")) {
       throw new DmciError(e.kind, "$.spec" + e.message.slice("$.spec: $".length), e.span);
@@ -97,6 +106,9 @@ function specFromBody(raw: unknown): LoadedSpec {
     throw e;
   }
 }
+
+/** `specFromData` for the body's `spec`, its errors' paths made paths of the body (`$.spec.name`). */
+const specFromBody = (raw: unknown): LoadedSpec => atBodyPath(specFromData, raw);
 
 /** An inline spec; its data inline columns or the body's CSV text, never a file. */
 function inlineSpec(raw: Record<string, unknown>, csv: string | undefined): LoadedSpec {

@@ -7,10 +7,15 @@
  * job's listeners (the SSE streams).
  */
 import { type FitErrorRecord, type FitRecord, type FitStore, type JobRequest, kindOf } from "./store.ts";
-import type { EvalRequest, EvalResult, JobMessage, WorkerReport } from "./job_messages.ts";
 import type { LlmOptions } from "../search/proposers/llm.ts";
 import { type Evaluator, workerPool } from "../search/pool.ts";
-import { SEARCH_JOB_WORKERS } from "./search_job.ts";
+import {
+  type EvalRequest,
+  type EvalResult,
+  type JobMessage,
+  SEARCH_JOB_WORKERS,
+  type WorkerReport,
+} from "./job_messages.ts";
 
 /** How the runner is bounded. */
 export interface RunnerOptions {
@@ -238,7 +243,7 @@ export class Runner {
       ? sandboxedWorker(netHostOf(llm.baseURL))
       : this.idle.pop() ?? sandboxedWorker();
     const timer = setTimeout(
-      () => this.end(id, this.store.fail(id, limitError(seconds, kind === "search" ? "search" : "fit"))),
+      () => this.end(id, this.store.fail(id, limitError(seconds, kind))),
       seconds * 1000,
     );
     // A search's candidates are calibrated here, in workers with no permissions, for its worker.

@@ -10,12 +10,10 @@ import { runRounds, SearchState } from "../search/controller.ts";
 import type { Evaluator } from "../search/pool.ts";
 import { mutateProposer } from "../search/proposers/mutate.ts";
 import { type LlmOptions, llmProposer } from "../search/proposers/llm.ts";
-import { programJson, testReport } from "../search/outputs.ts";
+import { searchDocument, testReport } from "../search/outputs.ts";
 import type { Proposer } from "../search/types.ts";
 import type { SearchProgressRecord, SearchRequest } from "./store.ts";
-
-/** Candidates a search job calibrates at once (each in its own worker of the runner's pool). */
-export const SEARCH_JOB_WORKERS = 1;
+import { SEARCH_JOB_WORKERS } from "./job_messages.ts";
 
 /**
  * Runs the search of `r`, calling `progress` after each round; returns the `search --json` document.
@@ -68,13 +66,5 @@ export async function runSearchJob(
   }
   const best = state.db.best();
   const test = best ? await testReport(r.loaded, best) : null;
-  return {
-    best: best ? programJson(best) : null,
-    pareto: state.db.pareto().map(programJson),
-    evaluations: state.count,
-    seconds: elapsed(),
-    rejected: state.rejected,
-    test,
-    ...(proposer.usage ? { tokens: proposer.usage() } : {}),
-  };
+  return searchDocument(state, elapsed(), test, proposer.usage?.() ?? null);
 }

@@ -11,7 +11,7 @@ import { loadTable } from "../fit/data.ts";
 import { neededColumns, resolveFrom, type Spec } from "../fit/spec.ts";
 import { type LoadedSearch, loadSearchSpec, searchSpecFromData } from "../search/spec.ts";
 import { taskMaterial } from "../search/tasks/mod.ts";
-import { FIXTURE_DIR } from "./requests.ts";
+import { atBodyPath, checkFixture, columnsOf, FIXTURE_DIR } from "./requests.ts";
 import type { JobLimits, SearchRequest } from "./store.ts";
 
 /** The body of POST /v1/searches, after the route's schema has checked its shape. */
@@ -70,16 +70,7 @@ export async function runnableSearchFixtures(names: readonly string[]): Promise<
 }
 
 /** `searchSpecFromData` for the body's `spec`, its errors' paths made paths of the body. */
-function searchSpecFromBody(raw: unknown): LoadedSearch {
-  try {
-    return searchSpecFromData(raw, "$.spec");
-  } catch (e) {
-    if (e instanceof DmciError && e.message.startsWith("$.spec: $")) {
-      throw new DmciError(e.kind, "$.spec" + e.message.slice("$.spec: $".length), e.span);
-    }
-    throw e;
-  }
-}
+const searchSpecFromBody = (raw: unknown): LoadedSearch => atBodyPath(searchSpecFromData, raw);
 
 /** The search with its data as inline columns (the needed ones), so nothing is read again. */
 async function withInlineData(s: LoadedSearch): Promise<LoadedSearch> {
@@ -89,8 +80,7 @@ async function withInlineData(s: LoadedSearch): Promise<LoadedSearch> {
     throw new DmciError("spec", `$.fixture: the data of ${s.file} lie outside the bundled fixtures`);
   }
   const table = await loadTable(spec.data, s.dir, neededColumns(spec));
-  const columns = Object.fromEntries([...table.columns].map(([name, v]) => [name, Array.from(v)]));
-  return { ...s, spec: { ...s.spec, data: { columns, missing: spec.data.missing } } };
+  return { ...s, spec: { ...s.spec, data: { columns: columnsOf(table), missing: spec.data.missing } } };
 }
 
 /**
@@ -126,14 +116,7 @@ export async function searchRequest(
   }
   let loaded: LoadedSearch;
   if (body.fixture !== undefined) {
-    if (!fixtures.includes(body.fixture)) {
-      throw new DmciError(
-        "spec",
-        `$.fixture: expected one of ${fixtures.map((n) => JSON.stringify(n)).join(", ")}, got ${
-          JSON.stringify(body.fixture)
-        }`,
-      );
-    }
+    checkFixture(body.fixture, fixtures);
     loaded = await loadSearchSpec(join(FIXTURE_DIR.pathname, `${body.fixture}.json`));
     const bat = loaded.spec.search.battery;
     if (bat && !runsHere(loaded)) {
