@@ -18,6 +18,7 @@ import { logLikelihood, splitMetrics } from "./metrics.ts";
 import { type FitResult, optimizerReport } from "./result.ts";
 import { renderFitPlot } from "./plot.ts";
 import type { Limits } from "../compile/runtime.ts";
+import { getOrMake } from "../bounded_cache.ts";
 
 export type { FitResult, FittedParam, OptimizerReport, RestartReport, SplitMetrics } from "./result.ts";
 
@@ -57,14 +58,7 @@ const MAX_PROGRAMS = 32;
  * program reuses it, and with it its prepared evaluator entry and its staged losses' traces.
  */
 function programOf(text: string, file: string): Program {
-  const key = `${file}\n${text}`;
-  let prog = PROGRAMS.get(key);
-  if (prog === undefined) {
-    prog = loadProgram(text, file);
-    if (PROGRAMS.size >= MAX_PROGRAMS) PROGRAMS.delete(PROGRAMS.keys().next().value!);
-    PROGRAMS.set(key, prog);
-  }
-  return prog;
+  return getOrMake(PROGRAMS, `${file}\n${text}`, MAX_PROGRAMS, () => loadProgram(text, file));
 }
 
 /**

@@ -13,6 +13,7 @@ import { dThetaDu, toTheta } from "./params.ts";
 import { columnsOf, type FitProblem, runModel, thetaOf } from "./problem.ts";
 import type { Evaluation, Objective } from "./optim/types.ts";
 import type { BatchObjective } from "./optim/batch_lbfgs.ts";
+import { getOrMake } from "../bounded_cache.ts";
 
 /**
  * Checks that the model's value is one prediction per row (a tensor of n, or a number for every
@@ -99,21 +100,16 @@ function stagedLoss(p: FitProblem): StagedFunction {
   if (byProgram === undefined) STAGED.set(p.runtime, byProgram = new WeakMap());
   let byKey = byProgram.get(p.program);
   if (byKey === undefined) byProgram.set(p.program, byKey = new Map());
-  const key = lossKey(p);
-  let s = byKey.get(key);
-  if (s === undefined) {
+  return getOrMake(byKey, lossKey(p), MAX_STAGED, () => {
     const names = Object.keys(p.inputs);
-    s = p.backend.stage((ps, data) => {
+    return p.backend.stage((ps, data) => {
       const inputs: Record<string, unknown> = {};
       names.forEach((name, i) => inputs[name] = data[i]);
       return {
         value: lossValue(p, ps, inputs as Inputs, p.target === undefined ? null : data[names.length]),
       };
     }, { trace: p.trace });
-    if (byKey.size >= MAX_STAGED) byKey.delete(byKey.keys().next().value!);
-    byKey.set(key, s);
-  }
-  return s;
+  });
 }
 
 /** The row counts each staged loss has been called on through `objectiveOn` (so has traces for). */

@@ -238,7 +238,6 @@ export class Recorder {
   readonly log = new TraceLog();
   readonly shapes: (readonly number[])[] = [];
   private readonly id = ++lastRecorder;
-  private ops = 0;
   /** Why this run cannot be traced, or null. */
   poisoned: string | null = null;
 
@@ -292,8 +291,8 @@ export class Recorder {
     if (Array.isArray(a)) return a.map((x) => this.toArg(x));
     const s = this.slot(a);
     if (s >= 0) return this.log.ref(s);
-    if (typeof a === "number" || a instanceof Node) return a;
-    throw new DmciError("type", `trace: unexpected operand ${String(a)}`);
+    this.checkOperand(a);
+    return a as number | Node;
   }
 
   /** Records `result = method(args)` if it depends on a parameter (and is a new value). */
@@ -301,7 +300,6 @@ export class Recorder {
     if (this.poisoned !== null || !(result instanceof Node) || result.tr === this.id) return;
     if (!this.depends(args)) return;
     if (this.full()) return;
-    this.ops++;
     const n = args.length;
     if ((n === 1 || n === 2) && !Array.isArray(args[0]) && (n === 1 || !Array.isArray(args[1]))) {
       const a = args[0], b = n === 2 ? args[1] : 0;

@@ -14,6 +14,7 @@ import { Node } from "../tape.ts";
 import { type Recorded, SlotRef, type TraceArg } from "./record.ts";
 import type { CompiledTrace } from "./replay_nodes.ts";
 import { type LoopOperand, type LoopRegion, type Region, rerolled } from "./reroll.ts";
+import { getOrMake } from "../../../bounded_cache.ts";
 
 /**
  * Longest trace (entries) compiled to generated JavaScript; longer ones run as the opcode loop.
@@ -649,13 +650,7 @@ const GENERATED = new Map<string, unknown>();
 const MAX_GENERATED = 512;
 
 function generated<F>(params: string[], source: string): F {
-  let f = GENERATED.get(source);
-  if (f === undefined) {
-    f = new Function(...params, source);
-    if (GENERATED.size >= MAX_GENERATED) GENERATED.delete(GENERATED.keys().next().value!);
-    GENERATED.set(source, f);
-  }
-  return f as F;
+  return getOrMake(GENERATED, source, MAX_GENERATED, () => new Function(...params, source)) as F;
 }
 
 function forwardFn(body: string[]): Forward {
